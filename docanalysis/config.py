@@ -1,0 +1,97 @@
+"""Typed settings, read from the environment once and passed inward as a frozen value.
+
+Without DATABASE_URL and CELERY_BROKER_URL the embedded defaults apply: a SQLite file and
+kombu's filesystem broker, both under DOCANALYSIS_DATA_DIR. The table in README.md lists every
+variable read here; tests/unit/test_config.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+BUNDLED_MODEL = "bundled:SmolLM2-135M-Instruct"
+PRODUCTION_GUARD = "meta-llama/Llama-Guard-4-12B"
+MAX_WINDOW_TOKENS = 131_072
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    broker_url: str
+    model_backend: str  # "local" (transformers in process) or "openai" (HTTP, e.g. vLLM)
+    model: str  # BUNDLED_MODEL, a local folder, or the served model's name
+    openai_base_url: str
+    openai_api_key: str
+    tokenizer: str  # folder of the serving model's tokenizer; "" = ask the server (/tokenize)
+    max_window_tokens: int
+    output_tokens: int
+    guard_model: str
+    guard_threshold: float
+    guard_policy_version: str
+    max_upload_bytes: int
+    extract_timeout_s: int
+    extract_memory_mb: int
+    extract_max_pages: int
+    secret_key: str
+    debug: bool
+    allowed_hosts: tuple[str, ...]
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("DOCANALYSIS_DATA_DIR") or "var").resolve()
+    backend = env.get("DOCANALYSIS_MODEL_BACKEND") or "local"
+    if backend not in ("local", "openai"):
+        raise ValueError(f"DOCANALYSIS_MODEL_BACKEND must be 'local' or 'openai', got {backend!r}")
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'docanalysis.sqlite3'}",
+        broker_url=env.get("CELERY_BROKER_URL") or "filesystem://",
+        model_backend=backend,
+        model=env.get("DOCANALYSIS_MODEL") or BUNDLED_MODEL,
+        openai_base_url=env.get("DOCANALYSIS_OPENAI_BASE_URL") or "http://127.0.0.1:8001/v1",
+        openai_api_key=env.get("DOCANALYSIS_OPENAI_API_KEY") or "",
+        tokenizer=env.get("DOCANALYSIS_TOKENIZER") or "",
+        max_window_tokens=min(
+            _int(env, "DOCANALYSIS_MAX_WINDOW_TOKENS", MAX_WINDOW_TOKENS), MAX_WINDOW_TOKENS
+        ),
+        output_tokens=_int(env, "DOCANALYSIS_OUTPUT_TOKENS", 512),
+        guard_model=env.get("DOCANALYSIS_GUARD_MODEL") or BUNDLED_MODEL,
+        guard_threshold=_float(env, "DOCANALYSIS_GUARD_THRESHOLD", 0.5),
+        guard_policy_version=env.get("DOCANALYSIS_GUARD_POLICY_VERSION") or "2026-11-legal-1",
+        max_upload_bytes=_int(env, "DOCANALYSIS_MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
+        extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
+        extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
+        secret_key=env.get("DOCANALYSIS_SECRET_KEY") or "",
+        debug=(env.get("DOCANALYSIS_DEBUG") or "0") == "1",
+        allowed_hosts=tuple(
+            h.strip()
+            for h in (env.get("DOCANALYSIS_ALLOWED_HOSTS") or "127.0.0.1,localhost").split(",")
+            if h.strip()
+        ),
+    )

@@ -1,0 +1,45 @@
+"""Ports: the small interfaces the core and the services depend on. Adapters live elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from docanalysis.core.types import Completion, GuardVerdict, Message, ModelIdentity
+
+
+class TokenCounter(Protocol):
+    def count_tokens(self, text: str) -> int:
+        """Tokens in `text` by the serving model's tokenizer (no special tokens added)."""
+        ...
+
+
+class LanguageModel(TokenCounter, Protocol):
+    @property
+    def identity(self) -> ModelIdentity: ...
+
+    def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of `messages` once the chat template is applied (with the generation prompt)."""
+        ...
+
+    def complete_json(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int
+    ) -> Completion:
+        """Greedy completion whose text the decoder constrains to `schema` (a JSON schema)."""
+        ...
+
+    def complete_text(self, messages: Sequence[Message], max_tokens: int) -> Completion:
+        """Greedy, unconstrained completion."""
+        ...
+
+
+class Guard(Protocol):
+    def classify(self, instruction: str, response: str) -> GuardVerdict:
+        """Llama Guard response classification. Never raises: a failure is a `held` verdict."""
+        ...
+
+
+class Progress(Protocol):
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """Called as work advances; `done` of `total` units of `stage`."""
+        ...

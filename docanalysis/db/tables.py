@@ -1,0 +1,215 @@
+"""The domain and audit schema. Alembic (migrations/) owns every table here; Django owns only its
+contrib tables (auth, sessions), which this metadata never names. Users are referred to by id,
+and audit rows copy the actor's identity so they stay true if a user is renamed or removed."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Named constraints keep migrations reproducible on SQLite and PostgreSQL alike.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    _created_at(),
+)
+
+matters = Table(
+    "matters",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("tenant_id", "name", name="uq_matters_tenant_name"),
+)
+
+# Who may see a matter. user_id is Django's auth_user.id (no foreign key across owners).
+matter_members = Table(
+    "matter_members",
+    metadata,
+    Column("matter_id", Id, ForeignKey("matters.id"), primary_key=True),
+    Column("user_id", Integer, primary_key=True, index=True),
+    Column("role", String(20), nullable=False, default="member"),
+    _created_at(),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("matter_id", Id, ForeignKey("matters.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("original_name", String(500), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False, default="application/pdf"),
+    Column("pages", Integer, nullable=True),  # known once extracted
+    Column("chars", Integer, nullable=True),
+    Column("uploaded_by", Integer, nullable=True),  # Django user id; NULL for the CLI
+    _created_at(),
+)
+
+# The extracted text, stored once per document so later stages never re-read the PDF.
+document_texts = Table(
+    "document_texts",
+    metadata,
+    Column("document_id", Id, ForeignKey("documents.id"), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("pages", JSON, nullable=False),  # [{"number", "start", "end"}, ...]
+    Column("warnings", JSON, nullable=False),
+    _created_at(),
+)
+
+RUN_STATES = (
+    "queued",
+    "extracting",
+    "windowing",
+    "analyzing",
+    "guarding",
+    "done",
+    "failed",
+    "held",
+)
+FINAL_STATES = ("done", "failed", "held")
+
+analysis_runs = Table(
+    "analysis_runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("document_id", Id, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("state", String(20), nullable=False, index=True),
+    Column("reason", Text, nullable=False, default=""),  # why failed or held, for a lawyer
+    Column("reason_code", String(50), nullable=False, default=""),
+    Column("stage_done", Integer, nullable=False, default=0),  # progress within the stage
+    Column("stage_total", Integer, nullable=False, default=0),
+    Column("model_id", String(300), nullable=False, default=""),
+    Column("model_revision", String(100), nullable=False, default=""),
+    Column("dropped_refs", Integer, nullable=False, default=0),  # ungrounded model citations
+    Column("warnings", JSON, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+analysis_windows = Table(
+    "analysis_windows",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("run_id", Id, ForeignKey("analysis_runs.id"), nullable=False),
+    Column("index", Integer, nullable=False),
+    Column("first_provision", Integer, nullable=False),
+    Column("last_provision", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Column("input_sha256", String(64), nullable=False),
+    Column("output_raw", Text, nullable=True),  # NULL until analyzed; kept for audit
+    Column("summary", Text, nullable=True),
+    Column("clauses", JSON, nullable=True),  # [{"category", "provision", "value"}, ...]
+    UniqueConstraint("run_id", "index", name="uq_analysis_windows_run_index"),
+)
+
+FINDING_KINDS = ("summary", "clause")
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("run_id", Id, ForeignKey("analysis_runs.id"), nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False),  # stable order within the run
+    Column("kind", String(20), nullable=False),
+    Column("category", String(100), nullable=False, default=""),
+    Column("text", Text, nullable=False),
+    Column("page", Integer, nullable=True),
+    Column("start", Integer, nullable=True),
+    Column("end", Integer, nullable=True),
+    Column("provision", Integer, nullable=True),
+    Column("value", Text, nullable=False, default=""),
+    # pending (not yet judged), released (guard said safe), held (unsafe or guard failed)
+    Column("status", String(20), nullable=False, default="pending"),
+    UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),
+)
+
+guard_verdicts = Table(
+    "guard_verdicts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("finding_id", Id, ForeignKey("findings.id"), nullable=False, unique=True),
+    Column("verdict", String(20), nullable=False),  # safe | unsafe | held
+    Column("categories", JSON, nullable=False),
+    Column("model", String(300), nullable=False),
+    Column("policy_version", String(100), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    _created_at(),
+)
+
+# Append-only and hash-chained: hash = sha256(prev_hash || canonical_json(row)). Triggers added
+# by the migration refuse UPDATE and DELETE on both PostgreSQL and SQLite.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("actor", String(300), nullable=False),  # identity copy: "alice <a@firm>", "cli", ...
+    Column("tenant_id", Id, nullable=True),
+    Column("matter_id", Id, nullable=True),
+    Column("action", String(100), nullable=False),
+    Column("subject", String(200), nullable=False),  # e.g. "document:12", "run:7"
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Index("ix_audit_events_subject", "subject"),
+)
+
+__all__ = [
+    "FINAL_STATES",
+    "FINDING_KINDS",
+    "RUN_STATES",
+    "analysis_runs",
+    "analysis_windows",
+    "audit_events",
+    "document_texts",
+    "documents",
+    "findings",
+    "guard_verdicts",
+    "matter_members",
+    "matters",
+    "metadata",
+    "tenants",
+]
