@@ -1,2 +1,115 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""The command line: `docanalysis extract|analyze|migrate|serve|verify-audit`.
+
+extract and analyze need no server; analyze records its run and audit events in the configured
+database like the web does. stdout carries only the result; progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from docanalysis.config import load_settings
+from docanalysis.core.errors import DocAnalysisError
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise DocAnalysisError(f"cannot read {path}: {err.strerror}", code="unreadable") from None
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from docanalysis.sandbox import extract_in_sandbox
+
+    settings = load_settings()
+    doc = extract_in_sandbox(
+        _read(args.file),
+        timeout_s=settings.extract_timeout_s,
+        memory_mb=settings.extract_memory_mb,
+        max_pages=settings.extract_max_pages,
+    )
+    if args.format == "json":
+        pages = [{"number": p.number, "start": p.start, "end": p.end} for p in doc.pages]
+        payload = {"sha256": doc.sha256, "text": doc.text, "pages": pages}
+        if doc.warnings:
+            payload["warnings"] = list(doc.warnings)
+        json.dump(payload, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(doc.text + "\n")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from docanalysis.cli_analyze import analyze_file
+
+    return analyze_file(args.file, args.format)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from docanalysis.serving import migrate_all
+
+    migrate_all(load_settings())
+    print("database migrated (domain schema and Django's tables)", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from docanalysis.serving import serve
+
+    return serve(load_settings(), args.host, args.port, workers=args.workers)
+
+
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from docanalysis.db.audit import verify_chain
+    from docanalysis.db.engine import make_engine
+
+    with make_engine(load_settings().database_url).connect() as conn:
+        check = verify_chain(conn)
+    if check.ok:
+        print(f"audit chain verified: {check.count} events")
+        return 0
+    print(f"audit chain BROKEN at event {check.first_bad_seq}: {check.problem}", file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="docanalysis", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("extract", help="print a PDF's text and its pages as offsets")
+    p.add_argument("file")
+    p.add_argument("--format", choices=("json", "text"), default="json")
+    p.set_defaults(func=cmd_extract)
+    p = sub.add_parser("analyze", help="summary and cited clauses of a PDF, no server needed")
+    p.add_argument("file")
+    p.add_argument("--format", choices=("json", "markdown"), default="json")
+    p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("migrate", help="migrate both schemas (Alembic's and Django's)")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("serve", help="start the web server and a worker")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2, help="web server processes")
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("verify-audit", help="walk the audit chain and name the first bad row")
+    p.set_defaults(func=cmd_verify_audit)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except DocAnalysisError as err:
+        print(f"docanalysis: {err.reason}", file=sys.stderr)
+        code = 1
+    except ValueError as err:  # bad settings
+        print(f"docanalysis: {err}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)

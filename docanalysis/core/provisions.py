@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
-from docanalysis.core.types import Provision
+from docanalysis.core.types import ExtractedDocument, Provision
 
 
 def render_provision(text: str, provision: Provision) -> str:
@@ -15,3 +16,211 @@ def render_provision(text: str, provision: Provision) -> str:
 
 def render_provisions(text: str, provisions: Sequence[Provision]) -> str:
     return "".join(render_provision(text, p) for p in provisions)
+
+
+# --- Splitting a document into provisions -------------------------------------------------
+#
+# pypdf gives lines, not paragraphs, and real contracts often have no blank lines between
+# clauses. A provision therefore starts at a blank line or at a line that opens a numbered or
+# lettered section, a recital or an all-caps heading, but only where the previous line ended a
+# sentence or a heading: "...as defined in Section\n5.2 of the Agreement" must not be cut.
+
+_SECTION_START = re.compile(
+    r"""(?x)
+    (?: \d{1,3}(?:\.\d{1,3})*\.(?:\(\w{1,4}\))*(?=\s)   # 1.  1.1.  12.3.(a)
+      | \d{1,3}(?:\.\d{1,3})+(?:\(\w{1,4}\))*(?=\s)     # 1.1  12.3(a)
+      | \d{1,3}(?:\.\d{1,3})*\(\w{1,4}\)                # 12(a)
+      | \((?:[a-zA-Z]{1,2}|[ivxlcIVXLC]{1,7}|\d{1,3})\) # (a) (iv) (A) (1)
+      | [a-z]\)(?=\s)                                   # a)
+      | [a-zA-Z]\.(?=\s|$)                              # A. Fees   c. the
+      | (?i:section|article|clause|schedule|exhibit|annex|appendix|part)\s+[\dIVXLC]+\b
+      | WHEREAS\b | NOW,?\s+THEREFORE\b | IN\s+WITNESS\s+WHEREOF\b
+    )
+    """
+)
+# "- 2 -", "Page 3 of 10", "iv": footers that belong to no provision.
+_PAGE_NOISE = re.compile(
+    r"(?i)^(?:page\s*)?[-–—(\s]*(?:\d{1,4}|[ivxlc]{1,6})[-–—)\s]*(?:of\s*\d+)?$"
+)
+_TERMINAL = ".;:!?)\"”'’"
+_LIST_JOINER = re.compile(r"[;,]\s*(?:and|or|and/or)$")
+_CLOSERS = ")\"”'’]"
+_SENTENCE_END = re.compile(r"[.;:?!][\"”’)]*(?=\s+[\"“(]?[A-Z0-9(])")
+_SPACE = re.compile(r"\s+")
+_FRAGMENT_WORDS = 6
+
+
+def split_provisions(doc: ExtractedDocument, *, max_chars: int = 2000) -> tuple[Provision, ...]:
+    """Numbered paragraphs (1..n) covering the document's words, each at most `max_chars` long.
+
+    text[start:end] starts and ends with a non-space character; `page` holds the first one.
+    """
+    text = doc.text
+    blocks = _blocks(text)
+    blocks = _merge(text, blocks, _is_page_noise, forward=False)
+    blocks = _merge_continuations(text, blocks)
+    blocks = _merge(text, blocks, _is_fragment, forward=True)
+    spans = [piece for block in blocks for piece in _split_long(text, block, max_chars)]
+    return tuple(
+        Provision(number=n, start=s, end=e, page=doc.page_at(s))
+        for n, (s, e) in enumerate(spans, start=1)
+    )
+
+
+def _lines(text: str) -> list[tuple[int, int, bool]]:
+    """Non-blank lines as (start, end, blank line before), trimmed of surrounding whitespace."""
+    lines: list[tuple[int, int, bool]] = []
+    offset = 0
+    blank_before = False
+    for raw in text.split("\n"):
+        body = raw.strip()
+        if body:
+            start = offset + len(raw) - len(raw.lstrip())
+            lines.append((start, start + len(body), blank_before))
+            blank_before = False
+        else:
+            blank_before = True
+        offset += len(raw) + 1
+    return lines
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    blocks: list[tuple[int, int]] = []
+    previous = ""  # the last line with a letter or digit: underlines of dashes say nothing
+    for start, end, blank_before in _lines(text):
+        line = text[start:end]
+        opens = _opens_section(line) and _closes(previous)
+        if not blocks or blank_before or opens:
+            blocks.append((start, end))
+        else:
+            blocks[-1] = (blocks[-1][0], end)
+        if any(c.isalnum() for c in line):
+            previous = line
+    return blocks
+
+
+def _opens_section(line: str) -> bool:
+    return bool(_SECTION_START.match(line)) or _is_caps_heading(line)
+
+
+def _closes(line: str) -> bool:
+    """Whether a section may start after `line`: it ended a sentence, a list item or a heading."""
+    if not line or line[-1] in _TERMINAL or _LIST_JOINER.search(line):
+        return True
+    return _is_caps_heading(line) or _is_page_noise(line)
+
+
+def _is_caps_heading(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 3 and len(line) <= 100 and all(c.isupper() for c in letters)
+
+
+def _is_page_noise(block: str) -> bool:
+    return bool(_PAGE_NOISE.match(block))
+
+
+def _is_fragment(block: str) -> bool:
+    """A heading or label too short to cite alone; it belongs to the text that follows it."""
+    words = block.split()
+    if len(words) > _FRAGMENT_WORDS or _is_page_noise(block) or _LIST_JOINER.search(block):
+        return False
+    # A colon introduces what follows ("Gentlemen:", "Recitals:"), so it does not end a clause.
+    return block[-1] not in ".;!?" or _is_numbered_title(block)
+
+
+def _is_numbered_title(block: str) -> bool:
+    """ "1. Definitions." or "Section 5. Governing Law.": a title, not a one-line clause."""
+    opening = _SECTION_START.match(block)
+    if opening is None or block.startswith("WHEREAS"):
+        return False
+    rest = block[opening.end() :].strip().rstrip(".")
+    words = rest.split()
+    return (
+        0 < len(words) <= 4
+        and "." not in rest
+        and ";" not in rest
+        and all(word[0].isupper() for word in words if len(word) > 3)
+        and words[0][0].isupper()
+    )
+
+
+def _merge(
+    text: str, blocks: list[tuple[int, int]], test: Callable[[str], bool], *, forward: bool
+) -> list[tuple[int, int]]:
+    """Fold blocks that pass `test` into their neighbour (the next one if `forward`)."""
+    if len(blocks) < 2:
+        return blocks
+    out: list[tuple[int, int]] = []
+    carry: int | None = None  # start of fragments waiting for the next block
+    for start, end in blocks:
+        if carry is not None:
+            start, carry = carry, None
+        if forward and test(text[start:end]):
+            carry = start
+        elif not forward and out and test(text[start:end]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    if carry is not None:  # trailing fragments: nothing follows, so they join what precedes
+        if out:
+            out[-1] = (out[-1][0], blocks[-1][1])
+        else:
+            out.append((carry, blocks[-1][1]))
+    return out
+
+
+def _merge_continuations(text: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Rejoin a sentence cut by a page break or a stray blank line: "...in the" + "event of"."""
+    out: list[tuple[int, int]] = []
+    for start, end in blocks:
+        if out and text[start].islower() and not _ends_sentence(text[out[-1][0] : out[-1][1]]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _ends_sentence(block: str) -> bool:
+    # '("Code")' closes a parenthesis, not a sentence: look through closers to the punctuation.
+    return block.rstrip(_CLOSERS)[-1:] in (".", ";", ":", "!", "?")
+
+
+def _split_long(text: str, block: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:
+    """Cut at sentence ends so each piece fits `max_chars`; a longer sentence at spaces."""
+    start, end = block
+    pieces: list[tuple[int, int]] = []
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = _last_sentence_end(text, start, limit) or _last_space(text, start, limit)
+        if cut is None:  # one "word" longer than max_chars (a table row, a URL): hard cut
+            cut = limit
+        pieces.append(_trim(text, start, cut))
+        start = _trim(text, cut, end)[0]
+    pieces.append((start, end))
+    return pieces
+
+
+def _last_sentence_end(text: str, start: int, limit: int) -> int | None:
+    """Offset just after the last sentence that ends in text[start:limit], if any."""
+    cut = None
+    # The lookahead needs a few characters past `limit` to see the next sentence's capital.
+    for match in _SENTENCE_END.finditer(text, start, min(len(text), limit + 4)):
+        if start < match.end() <= limit:
+            cut = match.end()
+    return cut
+
+
+def _last_space(text: str, start: int, limit: int) -> int | None:
+    cut = None
+    for match in _SPACE.finditer(text, start, limit + 1):
+        if match.start() > start:
+            cut = match.start()
+    return cut
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

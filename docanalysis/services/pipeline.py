@@ -1,0 +1,176 @@
+"""The analysis pipeline as idempotent steps over a run id.
+
+Each step re-reads the run, acts only if the run is in the state the step handles, and records
+its progress and audit events in the database. Re-running a step after a crash produces the
+same rows, never duplicates: the queue is not the source of truth, the run row is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from docanalysis.core.errors import ExtractionError
+from docanalysis.core.types import ExtractedDocument, Page
+from docanalysis.db import repositories as repo
+from docanalysis.db.audit import append_event
+from docanalysis.db.engine import reading, transaction
+from docanalysis.db.tables import FINAL_STATES
+from docanalysis.services.runtime import Runtime
+
+Progress = Callable[[str, int, int], None]
+SYSTEM = "system"
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: nobody is watching."""
+
+
+def run_event(conn: Any, run: Any, action: str, **details: Any) -> None:
+    """An audit event about a run, attributed to the system, scoped to the run's matter."""
+    doc = repo.document(conn, int(run.document_id))
+    append_event(
+        conn,
+        action=action,
+        subject=f"run:{run.id}",
+        actor=SYSTEM,
+        tenant_id=None if doc is None else int(doc.tenant_id),
+        matter_id=None if doc is None else int(doc.matter_id),
+        details={"document_id": int(run.document_id), **details},
+    )
+
+
+def claim(rt: Runtime, run_id: int, states: tuple[str, ...], new_state: str) -> Any | None:
+    """The run, moved to `new_state`, if it is in one of `states`; None otherwise."""
+    with transaction(rt.engine) as conn:
+        run = repo.run(conn, run_id, lock=True)
+        if run is None or run.state not in states:
+            return None
+        if run.state != new_state:
+            repo.update_run(conn, run_id, state=new_state, stage_done=0, stage_total=0)
+        return repo.run(conn, run_id)
+
+
+def fail(rt: Runtime, run_id: int, reason: str, code: str) -> None:
+    """End the run as failed with a reason a lawyer understands. A final run stays final."""
+    with transaction(rt.engine) as conn:
+        run = repo.run(conn, run_id, lock=True)
+        if run is None or run.state in FINAL_STATES:
+            return
+        repo.update_run(
+            conn, run_id, state="failed", reason=reason, reason_code=code, finished_at=repo.now()
+        )
+        run_event(conn, run, "run.failed", reason=reason, code=code, stage=run.state)
+
+
+def load_document(conn: Any, document_id: int) -> ExtractedDocument:
+    doc = repo.document(conn, document_id)
+    stored = repo.document_text(conn, document_id)
+    if doc is None or stored is None:
+        raise LookupError(f"document {document_id} has no extracted text")
+    pages = tuple(Page(p["number"], p["start"], p["end"]) for p in stored.pages)
+    return ExtractedDocument(doc.sha256, stored.text, pages, tuple(stored.warnings))
+
+
+def extract(rt: Runtime, run_id: int) -> bool:
+    """queued -> extracting -> windowing. True when the run moved on."""
+    from docanalysis.sandbox import extract_in_sandbox
+
+    run = claim(rt, run_id, ("queued", "extracting"), "extracting")
+    if run is None:
+        return False
+    with reading(rt.engine) as conn:
+        doc = repo.document(conn, int(run.document_id))
+    settings = rt.settings
+    try:
+        extracted = extract_in_sandbox(
+            rt.blobs.get(doc.sha256),
+            timeout_s=settings.extract_timeout_s,
+            memory_mb=settings.extract_memory_mb,
+            max_pages=settings.extract_max_pages,
+        )
+    except ExtractionError as err:
+        fail(rt, run_id, err.reason, err.code)
+        return False
+    pages = [{"number": p.number, "start": p.start, "end": p.end} for p in extracted.pages]
+    with transaction(rt.engine) as conn:
+        repo.save_document_text(conn, int(doc.id), extracted.text, pages, list(extracted.warnings))
+        repo.update_document(conn, int(doc.id), pages=len(pages), chars=len(extracted.text))
+        repo.update_run(conn, run_id, state="windowing", warnings=list(extracted.warnings))
+        run_event(
+            conn,
+            run,
+            "run.extracted",
+            pages=len(pages),
+            chars=len(extracted.text),
+            text_sha256=sha256_text(extracted.text),
+            warnings=list(extracted.warnings),
+        )
+    return True
+
+
+def window_budget(rt: Runtime) -> int:
+    """Tokens left for document text in one window: the model's context (capped at 128K) less
+    the prompt around the text, the output budget and a small margin for tokenizer seams."""
+    from docanalysis.core.prompts import window_messages
+    from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
+
+    model = rt.model
+    context = min(rt.settings.max_window_tokens, model.identity.context_length)
+    prompt = model.count_prompt_tokens(window_messages("", [], DEFAULT_CATEGORIES))
+    budget = int((context - prompt - rt.settings.output_tokens) * 0.97)
+    if budget < 256:
+        raise ValueError(f"the model's context ({context} tokens) leaves no room for text")
+    return budget
+
+
+def plan(rt: Runtime, run_id: int) -> bool:
+    """windowing -> analyzing: cut the text into windows and record them (once)."""
+    from docanalysis.core.provisions import render_provisions, split_provisions
+    from docanalysis.core.windows import plan_windows
+
+    run = claim(rt, run_id, ("windowing",), "windowing")
+    if run is None:
+        return False
+    with reading(rt.engine) as conn:
+        doc = load_document(conn, int(run.document_id))
+        planned = bool(repo.windows_of(conn, run_id))
+    provisions = split_provisions(doc)
+    if not provisions:
+        fail(rt, run_id, "this PDF has no readable paragraphs to analyze", "no_text")
+        return False
+    windows = () if planned else plan_windows(doc.text, provisions, rt.model, window_budget(rt))
+    rows = [
+        {
+            "run_id": run_id,
+            "index": w.index,
+            "first_provision": w.first,
+            "last_provision": w.last,
+            "start": w.start,
+            "end": w.end,
+            "tokens": w.tokens,
+            "input_sha256": sha256_text(
+                render_provisions(doc.text, provisions[w.first - 1 : w.last])
+            ),
+        }
+        for w in windows
+    ]
+    with transaction(rt.engine) as conn:
+        repo.add_windows(conn, rows)
+        total = len(repo.windows_of(conn, run_id))
+        repo.update_run(conn, run_id, state="analyzing", stage_done=0, stage_total=total)
+        if rows:
+            run_event(
+                conn,
+                run,
+                "run.windowed",
+                provisions=len(provisions),
+                windows=len(rows),
+                tokens=[r["tokens"] for r in rows],
+            )
+    return True

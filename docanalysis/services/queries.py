@@ -1,0 +1,128 @@
+"""Read-side use cases: what a member of a matter may see, as plain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
+from docanalysis.db import repositories as repo
+from docanalysis.db.engine import reading
+from docanalysis.db.tables import FINAL_STATES
+from docanalysis.services.errors import NotFound
+from docanalysis.services.runtime import Runtime
+from docanalysis.services.views import DocumentAnalysis, DocumentView, FindingView, RunStatus
+
+CATEGORY_NAMES = {c.key: c.name for c in DEFAULT_CATEGORIES}
+
+STATE_LABELS = {
+    "queued": "Waiting to start",
+    "extracting": "Reading the PDF",
+    "windowing": "Preparing the text",
+    "analyzing": "Analyzing",
+    "guarding": "Screening the results",
+    "done": "Done",
+    "failed": "Failed",
+    "held": "Held for review",
+}
+
+
+def status_label(state: str, done: int, total: int) -> str:
+    label = STATE_LABELS.get(state, state)
+    if state == "analyzing" and total:
+        return f"Analyzing part {min(done + 1, total)} of {total}"
+    if state == "guarding" and total:
+        return f"Screening the results ({done} of {total})"
+    return label
+
+
+def run_status(run: Row[Any]) -> RunStatus:
+    state = str(run.state)
+    return RunStatus(
+        run_id=int(run.id),
+        state=state,
+        label=status_label(state, int(run.stage_done), int(run.stage_total)),
+        reason=str(run.reason),
+        stage_done=int(run.stage_done),
+        stage_total=int(run.stage_total),
+        final=state in FINAL_STATES,
+        updated_at=run.updated_at,
+    )
+
+
+def _document_view(conn: Connection, doc: Row[Any]) -> DocumentView:
+    run = repo.latest_run(conn, int(doc.id))
+    if run is None:  # every document is created with its run; absent only if rows were removed
+        raise NotFound("no analysis for this document")
+    return DocumentView(
+        id=int(doc.id),
+        matter_id=int(doc.matter_id),
+        name=doc.original_name,
+        sha256=doc.sha256,
+        size_bytes=int(doc.size_bytes),
+        pages=doc.pages,
+        chars=doc.chars,
+        uploaded_at=doc.created_at,
+        status=run_status(run),
+    )
+
+
+def _visible_document(conn: Connection, user_id: int | None, document_id: int) -> Row[Any]:
+    """The document, if `user_id` may see it (None: a local, trusted caller such as the CLI)."""
+    doc = repo.document(conn, document_id)
+    if doc is None or (
+        user_id is not None and not repo.is_member(conn, int(doc.matter_id), user_id)
+    ):
+        raise NotFound("no such document")
+    return doc
+
+
+def documents_in_matter(rt: Runtime, user_id: int, matter_id: int) -> list[DocumentView]:
+    with reading(rt.engine) as conn:
+        if not repo.is_member(conn, matter_id, user_id):
+            raise NotFound("no such matter")
+        return [_document_view(conn, d) for d in repo.documents_of_matter(conn, matter_id)]
+
+
+def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunStatus:
+    with reading(rt.engine) as conn:
+        return _document_view(conn, _visible_document(conn, user_id, document_id)).status
+
+
+def _finding_view(row: Row[Any]) -> FindingView:
+    released = row.status == "released"
+    return FindingView(
+        kind=row.kind,
+        category=row.category,
+        category_name=CATEGORY_NAMES.get(row.category, row.category),
+        # What the guard has not released is never shown, only that it is held.
+        text=row.text if released else "",
+        page=row.page,
+        start=row.start,
+        end=row.end,
+        value=row.value if released else "",
+        status=row.status,
+        verdict=row.verdict or "",
+        guard_categories=tuple(row.guard_categories or ()),
+        guard_model=row.guard_model or "",
+    )
+
+
+def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> DocumentAnalysis:
+    with reading(rt.engine) as conn:
+        doc = _visible_document(conn, user_id, document_id)
+        view = _document_view(conn, doc)
+        run = repo.run(conn, view.status.run_id)
+        assert run is not None
+        rows = [_finding_view(r) for r in repo.findings_of(conn, int(run.id))]
+    summaries = [f for f in rows if f.kind == "summary"]
+    return DocumentAnalysis(
+        document=view,
+        model_id=run.model_id,
+        model_revision=run.model_revision,
+        summary=summaries[0] if summaries else None,
+        clauses=tuple(f for f in rows if f.kind == "clause"),
+        warnings=tuple(run.warnings or ()),
+        dropped_refs=int(run.dropped_refs),
+    )

@@ -1,0 +1,75 @@
+"""What a process needs to run use cases, built once from the settings and passed inward."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+
+from docanalysis.config import Settings, load_settings
+from docanalysis.core.ports import Guard, LanguageModel
+from docanalysis.db.engine import make_engine
+from docanalysis.services.blobs import BlobStore
+
+
+class RunQueue(Protocol):
+    def enqueue_run(self, run_id: int) -> None:
+        """Start (or resume) the pipeline of a run. Called only after its rows are committed."""
+        ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    queue: RunQueue
+
+    @cached_property
+    def model(self) -> LanguageModel:
+        # Loaded on first use, once per process: the web tier never pays for it.
+        from docanalysis.llm.factory import build_model
+
+        return build_model(self.settings)
+
+    @cached_property
+    def guard(self) -> Guard:
+        from docanalysis.llm.factory import build_guard
+
+        return build_guard(self.settings)
+
+
+def build_runtime(settings: Settings, queue: RunQueue | None = None) -> Runtime:
+    if queue is None:
+        from workers.queue import CeleryRunQueue
+
+        queue = CeleryRunQueue(settings)
+    return Runtime(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        blobs=BlobStore(settings.blob_dir),
+        queue=queue,
+    )
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime, from the environment."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(load_settings())
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the process-wide runtime (tests that change the environment)."""
+    global _runtime
+    with _lock:
+        _runtime = None

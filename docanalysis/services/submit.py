@@ -1,0 +1,65 @@
+"""submit_document: accept an upload, record it, and start its analysis after the commit."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from docanalysis.db import repositories as repo
+from docanalysis.db.audit import append_event
+from docanalysis.db.engine import transaction
+from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.runtime import Runtime
+from docanalysis.services.views import Actor, Submitted
+
+PDF_MAGIC = b"%PDF-"
+
+
+def validate_upload(filename: str, data: bytes, max_bytes: int) -> str:
+    """The cleaned file name, or Rejected with a sentence the user can act on."""
+    name = PurePath(filename.replace("\\", "/")).name.strip() or "document.pdf"
+    if not data:
+        raise Rejected(f"{name} is empty")
+    if len(data) > max_bytes:
+        limit_mb = max_bytes // (1024 * 1024)
+        raise Rejected(f"{name} is larger than the {limit_mb} MB limit")
+    # Magic bytes, not the extension: PDF readers accept a header within the first 1 KB.
+    if PDF_MAGIC not in data[:1024]:
+        raise Rejected(f"{name} is not a PDF")
+    return name[:500]
+
+
+def submit_document(
+    rt: Runtime, actor: Actor, matter_id: int, filename: str, data: bytes
+) -> Submitted:
+    name = validate_upload(filename, data, rt.settings.max_upload_bytes)
+    sha256 = rt.blobs.put(data)  # before the commit: a committed row always has its bytes
+    with transaction(rt.engine) as conn:
+        found = repo.matter(conn, matter_id)
+        if found is None or (
+            actor.user_id is not None and not repo.is_member(conn, matter_id, actor.user_id)
+        ):
+            raise NotFound("no such matter")
+        tenant_id = int(found.tenant_id)
+        document_id = repo.create_document(
+            conn,
+            tenant_id=tenant_id,
+            matter_id=matter_id,
+            sha256=sha256,
+            original_name=name,
+            size_bytes=len(data),
+            media_type="application/pdf",
+            uploaded_by=actor.user_id,
+        )
+        run_id = repo.create_run(conn, document_id)
+        append_event(
+            conn,
+            action="document.uploaded",
+            subject=f"document:{document_id}",
+            actor=actor.identity,
+            actor_id=actor.user_id,
+            tenant_id=tenant_id,
+            matter_id=matter_id,
+            details={"sha256": sha256, "name": name, "size_bytes": len(data), "run_id": run_id},
+        )
+    rt.queue.enqueue_run(run_id)  # after commit: the worker must find the rows
+    return Submitted(document_id=document_id, run_id=run_id)

@@ -1,0 +1,79 @@
+"""Read models the web tier, the API and the CLI render. Plain frozen values, no ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. `identity` is copied into audit rows so they stay true if the user changes."""
+
+    user_id: int | None
+    identity: str  # "alice <alice@firm.example>", "cli", "system"
+
+
+@dataclass(frozen=True)
+class MatterView:
+    id: int
+    name: str
+    tenant: str
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    run_id: int
+    state: str  # queued, extracting, windowing, analyzing, guarding, done, failed, held
+    label: str  # what a lawyer reads: "Reading the PDF", "Analyzing part 2 of 5", "Done", ...
+    reason: str  # why failed or held, "" otherwise
+    stage_done: int
+    stage_total: int
+    final: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    matter_id: int
+    name: str
+    sha256: str
+    size_bytes: int
+    pages: int | None
+    chars: int | None
+    uploaded_at: datetime
+    status: RunStatus
+
+
+@dataclass(frozen=True)
+class FindingView:
+    kind: str  # "summary" or "clause"
+    category: str  # clause category key ("" for the summary)
+    category_name: str
+    text: str  # the source's own words for a clause; the model's summary for a summary
+    page: int | None
+    start: int | None
+    end: int | None
+    value: str
+    status: str  # released, held, pending
+    verdict: str  # safe, unsafe, held, "" while pending
+    guard_categories: tuple[str, ...]
+    guard_model: str
+
+
+@dataclass(frozen=True)
+class DocumentAnalysis:
+    document: DocumentView
+    model_id: str
+    model_revision: str
+    summary: FindingView | None
+    clauses: tuple[FindingView, ...]
+    warnings: tuple[str, ...]
+    dropped_refs: int
+
+
+@dataclass(frozen=True)
+class Submitted:
+    document_id: int
+    run_id: int

@@ -1,0 +1,1 @@
+"""The browser UI: server-rendered pages that call docanalysis.services only."""

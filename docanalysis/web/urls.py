@@ -1,0 +1,37 @@
+"""URL map of the browser UI. Every page but sign-in and the static files requires login
+(LoginRequiredMiddleware)."""
+
+from pathlib import Path
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path, re_path
+from django.views.static import serve
+
+from docanalysis.web.views import documents, matters
+
+STATIC_ROOT = Path(__file__).resolve().parent / "static"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", matters.home, name="home"),
+    path("matters/new/", matters.create, name="matter-create"),
+    path("matters/<int:matter_id>/", matters.detail, name="matter"),
+    path("matters/<int:matter_id>/documents/", documents.upload, name="document-upload"),
+    path("documents/<int:document_id>/", documents.detail, name="document"),
+    path("documents/<int:document_id>/status.json", documents.status, name="document-status"),
+    # Two small files; served here so the embedded profile needs no separate web server.
+    re_path(
+        r"^static/(?P<path>.+)$",
+        login_not_required(serve),
+        {"document_root": STATIC_ROOT},
+        name="static",
+    ),
+]

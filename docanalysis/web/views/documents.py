@@ -1,0 +1,82 @@
+"""Uploading PDFs into a matter, a document's analysis page, and its live status (JSON)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from docanalysis.services import queries, submit
+from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.views import DocumentAnalysis, FindingView
+from docanalysis.web.views.common import actor_for, runtime, status_payload
+from docanalysis.web.views.matters import render_matter
+
+
+@require_POST
+def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
+    files = request.FILES.getlist("files")
+    if not files:
+        return render_matter(request, matter_id, ("Choose one or more PDF files to upload.",), 400)
+    rt, actor = runtime(), actor_for(request.user)
+    errors: list[str] = []
+    for f in files:
+        name = f.name or "document.pdf"
+        try:
+            submit.submit_document(rt, actor, matter_id, name, _read(f))
+        except Rejected as e:
+            errors.append(e.reason)
+        except NotFound:
+            raise Http404("No such matter.") from None
+        else:
+            messages.success(request, f"{name} uploaded; the analysis has started.")
+    if errors:
+        return render_matter(request, matter_id, tuple(errors), status=400)
+    return redirect("matter", matter_id=matter_id)
+
+
+def _read(f: UploadedFile) -> bytes:
+    """The file's bytes; a file over the limit is cut one byte past it, so the service rejects
+    it as too large without the whole of it in memory."""
+    limit = settings.MAX_UPLOAD_BYTES
+    if f.size is not None and f.size > limit:
+        return f.read(limit + 1)
+    return f.read()
+
+
+@require_GET
+def detail(request: HttpRequest, document_id: int) -> HttpResponse:
+    try:
+        analysis = queries.document_analysis(runtime(), request.user.pk, document_id)
+    except NotFound:
+        raise Http404("No such document.") from None
+    context = {"analysis": analysis, "doc": analysis.document, "groups": _groups(analysis)}
+    return render(request, "web/document.html", context)
+
+
+def _groups(analysis: DocumentAnalysis) -> list[tuple[str, list[FindingView]]]:
+    """Clauses grouped by category name, groups in the order their first clause appears."""
+    order: dict[str, int] = {}
+    for clause in analysis.clauses:
+        order.setdefault(clause.category_name or clause.category, len(order))
+    ranked = sorted(analysis.clauses, key=lambda c: order[c.category_name or c.category])
+    return [
+        (name, list(items))
+        for name, items in groupby(ranked, key=lambda c: c.category_name or c.category)
+    ]
+
+
+@require_GET
+def status(request: HttpRequest, document_id: int) -> JsonResponse:
+    try:
+        run = queries.document_status(runtime(), request.user.pk, document_id)
+    except NotFound:
+        return JsonResponse({"error": "No such document."}, status=404)
+    response = JsonResponse(status_payload(run))
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,57 @@
+"""The user's matters (home), creating a matter, and a matter's page with its documents."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from docanalysis.services import matters, queries
+from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.web.views.common import actor_for, runtime
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return _home(request)
+
+
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "")
+    try:
+        matter_id = matters.create_matter(runtime(), actor_for(request.user), name)
+    except Rejected as e:
+        return _home(request, name, e.reason, status=400)
+    return redirect("matter", matter_id=matter_id)
+
+
+def _home(request: HttpRequest, name: str = "", error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "matters": matters.matters_for_user(runtime(), request.user.pk),
+        "name": name,
+        "error": error,
+    }
+    return render(request, "web/home.html", context, status=status)
+
+
+@require_GET
+def detail(request: HttpRequest, matter_id: int) -> HttpResponse:
+    return render_matter(request, matter_id)
+
+
+def render_matter(
+    request: HttpRequest, matter_id: int, errors: tuple[str, ...] = (), status: int = 200
+) -> HttpResponse:
+    rt = runtime()
+    try:
+        documents = queries.documents_in_matter(rt, request.user.pk, matter_id)
+    except NotFound:
+        raise Http404("No such matter.") from None
+    matter = next(
+        (m for m in matters.matters_for_user(rt, request.user.pk) if m.id == matter_id), None
+    )
+    if matter is None:
+        raise Http404("No such matter.")
+    context = {"matter": matter, "documents": documents, "errors": errors}
+    return render(request, "web/matter.html", context, status=status)

@@ -1,0 +1,133 @@
+"""The lawyer's path through the real product in headless Chromium: sign in, create a matter,
+upload a PDF, watch its status change without a reload, read the clauses with their pages, and
+see why a damaged PDF failed. Runs `docanalysis serve` (web and worker, bundled model on CPU)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# The 1-page contract of tests/conftest.py (tests/ is not a package, so it cannot be imported).
+ONE_PAGE_CONTRACT = (
+    SHARED_DATA
+    / "cuad"
+    / "pdfs"
+    / "BellringBrandsInc_20190920_S-1_EX-10.12_11817081_EX-10.12_Manufacturing Agreement2.pdf"
+)
+MALFORMED_PDF = SHARED_DATA / "pdfs" / "malformed" / "ocrmypdf" / "invalid.pdf"
+FINAL_LABELS = ("Done", "Held for review", "Failed")
+RUN_TIMEOUT_S = 300
+USERNAME, PASSWORD = "lawyer", "e2e-Correct-horse-9"  # as created by tests/e2e/conftest.py
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    docanalysis = str(Path(sys.executable).parent / "docanalysis")
+    return subprocess.run(
+        [docanalysis, *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def _sign_in(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    assert page.title() == "Sign in · docanalysis"
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    assert page.locator("h1").text_content() == "Your matters"
+
+
+def _upload(page: Any, name: str, path: Path) -> Any:
+    """Upload through the form; returns the document's table row once the page is back."""
+    page.get_by_label("PDF files").set_input_files(
+        {"name": name, "mimeType": "application/pdf", "buffer": path.read_bytes()}
+    )
+    page.get_by_role("button", name="Upload and analyze").click()
+    page.wait_for_load_state()
+    return page.locator("tr", has=page.get_by_role("link", name=name, exact=True))
+
+
+def _watch_status(page: Any, row: Any) -> list[str]:
+    """Every label the row's status cell shows until it is final, without reloading the page."""
+    page.evaluate("window.__noReload = 'still the same page'")
+    label = row.locator('[data-role="label"]')
+    seen: list[str] = []
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = (label.text_content() or "").strip()
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        if (
+            text in FINAL_LABELS
+            and row.locator(".status-cell").get_attribute("data-final") == "true"
+        ):
+            break
+        time.sleep(0.2)
+    assert page.evaluate("window.__noReload") == "still the same page", "the page was reloaded"
+    assert seen[-1] in FINAL_LABELS, f"no final state in {RUN_TIMEOUT_S} s; saw {seen}"
+    return seen
+
+
+def test_sign_in_upload_watch_and_read_clauses(
+    page: Any, product: dict[str, Any], results_dir: Path
+) -> None:
+    base_url, env = product["url"], product["env"]
+    _sign_in(page, base_url)
+
+    page.get_by_label("Matter name").fill("Bellring manufacturing")
+    page.get_by_role("button", name="Create matter").click()
+    page.wait_for_url(f"{base_url}/matters/*/")
+    assert page.locator("h1").text_content() == "Bellring manufacturing"
+    assert page.title() == "Bellring manufacturing · docanalysis"
+
+    row = _upload(page, "manufacturing.pdf", ONE_PAGE_CONTRACT)
+    seen = _watch_status(page, row)
+    assert seen[0] not in FINAL_LABELS, f"the status never showed a running state: {seen}"
+    assert seen[-1] in ("Done", "Held for review"), f"{seen}: {row.text_content()}"
+    assert row.locator("td.num").text_content() == "1"  # the row was refreshed with its pages
+    page.screenshot(path=str(results_dir / "browser-matter.png"), full_page=True)
+
+    row.get_by_role("link", name="manufacturing.pdf").click()
+    page.wait_for_url(f"{base_url}/documents/*/")
+    assert page.locator("h1").text_content() == "manufacturing.pdf"
+    assert page.get_by_role("heading", name="Clauses").is_visible()
+    extracted = _cli(env, "extract", str(ONE_PAGE_CONTRACT), "--format", "json")
+    assert extracted.returncode == 0, extracted.stderr
+    text = json.loads(extracted.stdout)["text"]
+    on_page_one = page.locator("li.clause", has=page.locator(".page", has_text="p. 1"))
+    assert on_page_one.count() >= 1, page.locator("#analysis").inner_text()
+    quotes = on_page_one.locator("blockquote.source")
+    assert quotes.count() >= 1, "every clause on page 1 was held"
+    for quote in quotes.all():
+        assert (quote.text_content() or "") in text
+    page.screenshot(path=str(results_dir / "browser-document.png"), full_page=True)
+
+
+def test_a_damaged_pdf_fails_with_its_reason(
+    page: Any, product: dict[str, Any], results_dir: Path
+) -> None:
+    base_url, env = product["url"], product["env"]
+    _sign_in(page, base_url)
+    page.get_by_label("Matter name").fill("Damaged files")
+    page.get_by_role("button", name="Create matter").click()
+    page.wait_for_url(f"{base_url}/matters/*/")
+
+    row = _upload(page, "invalid.pdf", MALFORMED_PDF)
+    seen = _watch_status(page, row)
+    assert seen[-1] == "Failed", seen
+    extracted = _cli(env, "extract", str(MALFORMED_PDF))
+    assert extracted.returncode == 1
+    expected = extracted.stderr.strip().removeprefix("docanalysis: ")
+    reason = row.locator('[data-role="reason"]')
+    assert reason.is_visible()
+    assert expected in (reason.text_content() or "")
+    page.screenshot(path=str(results_dir / "browser-failed.png"), full_page=True)

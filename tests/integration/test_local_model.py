@@ -1,0 +1,94 @@
+"""The embedded default model in process: constrained JSON on a real contract, token counts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from docanalysis.core.parsing import parse_window_output
+from docanalysis.core.prompts import window_messages, window_schema
+from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
+from docanalysis.core.types import Message, Provision
+from docanalysis.llm.transformers_local import LocalModel
+
+pytestmark = pytest.mark.slow
+
+CUAD = Path(__file__).resolve().parents[3] / "shared" / "data" / "cuad"
+CONTRACT = (
+    CUAD / "contracts_txt" / "BellringBrandsInc_20190920_S-1_EX-10.12_11817081_EX-10.12_"
+    "Manufacturing Agreement1.txt"
+)
+FIRST_NUMBER = 10  # provisions deeper in a document do not start at 1
+
+
+def paragraphs(path: Path, count: int) -> tuple[str, list[Provision]]:
+    text = path.read_text(encoding="utf-8")
+    provisions = []
+    for match in re.finditer(r"[^\n]+", text):
+        provisions.append(
+            Provision(FIRST_NUMBER + len(provisions), match.start(), match.end(), page=1)
+        )
+        if len(provisions) == count:
+            break
+    return text, provisions
+
+
+@pytest.fixture(scope="module")
+def model() -> LocalModel:
+    return LocalModel()
+
+
+def test_identity(model: LocalModel) -> None:
+    identity = model.identity
+    assert identity.id == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert re.fullmatch(r"gguf-q4_1-[0-9a-f]{12}", identity.revision)
+    assert identity.context_length == 8192
+
+
+def test_complete_json_fits_the_window_schema(model: LocalModel) -> None:
+    text, provisions = paragraphs(CONTRACT, 6)
+    numbers = [p.number for p in provisions]
+    keys = [c.key for c in DEFAULT_CATEGORIES]
+    messages = window_messages(text, provisions, DEFAULT_CATEGORIES)
+    schema = window_schema(numbers, DEFAULT_CATEGORIES, max_clauses=3, summary_chars=200)
+
+    completion = model.complete_json(messages, schema, max_tokens=200)
+
+    data = json.loads(completion.text)  # the grammar makes it valid JSON without repair
+    assert set(data) == {"summary", "clauses"}
+    assert len(data["summary"]) <= 200 and len(data["clauses"]) <= 3
+    analysis = parse_window_output(completion.text, numbers, keys)
+    assert analysis.summary == data["summary"].strip()
+    for clause in analysis.clauses:
+        assert clause.category in keys and clause.provision in numbers
+        assert len(clause.value) <= 120
+    assert completion.usage.prompt_tokens == model.count_prompt_tokens(messages)
+    assert 0 < completion.usage.completion_tokens <= 200
+
+
+def test_token_counts_match_the_tokenizer(model: LocalModel) -> None:
+    text, _ = paragraphs(CONTRACT, 6)
+    tokenizer = model.loaded.tokenizer
+    sample = text[:2000]
+    assert model.count_tokens(sample) == len(tokenizer(sample, add_special_tokens=False).input_ids)
+    assert model.count_tokens("Governing law: Delaware.") == len(
+        tokenizer("Governing law: Delaware.", add_special_tokens=False).input_ids
+    )
+    # SmolLM2's template adds a default system turn and the assistant header.
+    messages = [Message("user", "Hi")]
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True
+    )
+    assert rendered.endswith("<|im_start|>assistant\n")
+    assert model.count_prompt_tokens(messages) == len(
+        tokenizer(rendered, add_special_tokens=False).input_ids
+    )
+
+
+def test_input_longer_than_the_context_is_refused(model: LocalModel) -> None:
+    long = [Message("user", "word " * 9000)]
+    with pytest.raises(ValueError, match="exceeds the context of 8192 tokens"):
+        model.complete_text(long, 16)

@@ -1,0 +1,193 @@
+"""The HTTP adapter: error mapping without a server, then end to end against `transformers serve`.
+
+`transformers serve` is a real OpenAI-compatible server that runs here on CPU. It serves the
+bundled model once exported to safetensors; the same folder loaded in process must give the same
+greedy text. It ignores `response_format` (transformers/cli/serving/chat_completion.py lists it
+in UNUSED_CHAT_COMPLETION_FIELDS and only logs a warning), so against it complete_json returns
+free text: the test asserts exactly that, and what the parser then makes of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from docanalysis.core.errors import DocAnalysisError, ModelOutputError, ModelUnavailableError
+from docanalysis.core.parsing import parse_window_output
+from docanalysis.core.prompts import window_messages, window_schema
+from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
+from docanalysis.core.types import Message, Provision
+from docanalysis.llm.convert import export_bundled
+from docanalysis.llm.openai_compat import OpenAICompatModel
+from docanalysis.llm.transformers_local import LocalModel
+
+QUESTION = [Message("user", "What is a contract? Answer in one sentence.")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mocked(handler: Any, **kwargs: Any) -> OpenAICompatModel:
+    model = OpenAICompatModel("http://model.test/v1", "m", **kwargs)
+    model._client = httpx.Client(transport=httpx.MockTransport(handler))
+    return model
+
+
+def test_connection_refused_is_unavailable() -> None:
+    model = OpenAICompatModel(f"http://127.0.0.1:{free_port()}/v1", "m", timeout_s=5)
+    with pytest.raises(ModelUnavailableError, match="unreachable"):
+        model.complete_text(QUESTION, 4)
+
+
+def test_server_errors_map_to_unavailable() -> None:
+    failing = mocked(lambda request: httpx.Response(503, text="overloaded"))
+    with pytest.raises(ModelUnavailableError, match="model server error 503") as caught:
+        failing.complete_text(QUESTION, 4)
+    assert caught.value.code == "model_unavailable"
+    refusing = mocked(
+        lambda request: httpx.Response(400, json={"error": {"message": "max_tokens too large"}})
+    )
+    with pytest.raises(ModelUnavailableError, match="max_tokens too large") as caught:
+        refusing.complete_text(QUESTION, 4)
+    assert caught.value.code == "model_request_rejected"
+
+
+def test_request_body_and_vllm_endpoints() -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((f"{request.method} {request.url.path}", body))
+        if request.url.path == "/v1/models":
+            return httpx.Response(200, json={"data": [{"id": "m", "max_model_len": 131072}]})
+        if request.url.path == "/tokenize":
+            return httpx.Response(200, json={"count": 7, "tokens": []})
+        message = {"role": "assistant", "content": '{"summary": "", "clauses": []}'}
+        usage = {"prompt_tokens": 11, "completion_tokens": 5}
+        return httpx.Response(200, json={"choices": [{"message": message}], "usage": usage})
+
+    model = mocked(handler)
+    schema = {"type": "object"}
+    completion = model.complete_json(QUESTION, schema, 32)
+    assert (
+        completion.text,
+        completion.usage.prompt_tokens,
+        completion.usage.completion_tokens,
+    ) == (
+        '{"summary": "", "clauses": []}',
+        11,
+        5,
+    )
+    assert model.count_tokens("abc") == 7
+    assert model.identity.context_length == 131072 and model.identity.revision == "served"
+    assert seen[0] == (
+        "POST /v1/chat/completions",
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": QUESTION[0].content}],
+            "temperature": 0,
+            "max_tokens": 32,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "window_analysis", "schema": schema, "strict": True},
+            },
+        },
+    )
+    assert seen[1] == (
+        "POST /tokenize",
+        {"model": "m", "prompt": "abc", "add_special_tokens": False},
+    )
+
+
+def test_unknown_context_length_is_an_error() -> None:
+    model = mocked(lambda request: httpx.Response(200, json={"data": [{"id": "m"}]}))
+    with pytest.raises(DocAnalysisError, match="context length"):
+        model.identity  # noqa: B018
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_bundled(tmp_path_factory.mktemp("export") / "smollm2-135m")
+
+
+@pytest.fixture(scope="module")
+def server(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    command = [str(Path(sys.executable).parent / "transformers"), "serve", str(exported)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/health", process, timeout_s=240)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"transformers serve exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("transformers serve did not become ready")
+
+
+@pytest.fixture(scope="module")
+def remote(server: str, exported: Path) -> OpenAICompatModel:
+    return OpenAICompatModel(
+        server, str(exported), tokenizer=str(exported), context_length=8192, timeout_s=300
+    )
+
+
+@pytest.mark.slow
+def test_served_text_equals_local_text(remote: OpenAICompatModel, exported: Path) -> None:
+    served = remote.complete_text(QUESTION, 16)
+    local = LocalModel(str(exported)).complete_text(QUESTION, 16)
+    assert served.text == local.text
+    assert served.usage == local.usage
+    assert remote.count_prompt_tokens(QUESTION) == local.usage.prompt_tokens
+    assert remote.identity.id == str(exported)
+    assert (remote.identity.revision, remote.identity.context_length) == ("served", 8192)
+
+
+@pytest.mark.slow
+def test_complete_json_is_not_enforced_by_transformers_serve(
+    remote: OpenAICompatModel, exported: Path
+) -> None:
+    text = "The Agreement is governed by Delaware law.\nThis Agreement starts on July 1, 2017.\n"
+    provisions = [Provision(1, 0, 43, 1), Provision(2, 43, len(text), 1)]
+    messages = window_messages(text, provisions, DEFAULT_CATEGORIES)
+    schema = window_schema([1, 2], DEFAULT_CATEGORIES)
+    served = remote.complete_json(messages, schema, 48)
+    # The server ignored response_format: its answer is the plain greedy one.
+    assert served.text == LocalModel(str(exported)).complete_text(messages, 48).text
+    keys = [c.key for c in DEFAULT_CATEGORIES]
+    with pytest.raises(ModelOutputError) as caught:
+        parse_window_output(served.text, [1, 2], keys)
+    assert caught.value.raw == served.text

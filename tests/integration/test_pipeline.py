@@ -1,0 +1,178 @@
+"""The pipeline steps over a real database (SQLite and PostgreSQL), with a fake model and guard:
+grounding, idempotence, guard holding, failure reasons and the audit trail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from docanalysis.config import load_settings
+from docanalysis.db.audit import read_events, verify_chain
+from docanalysis.db.engine import reading
+from docanalysis.db.tables import analysis_windows, findings
+from docanalysis.services.matters import create_matter
+from docanalysis.services.queries import document_analysis, document_status
+from docanalysis.services.runtime import Runtime, build_runtime
+from docanalysis.services.steps import advance, current_state, run_to_end
+from docanalysis.services.submit import submit_document
+from docanalysis.services.views import Actor
+from tests.conftest import PDFS, THREE_PAGE_CONTRACT
+from tests.support.fakes import FixedGuard, KeywordModel
+from workers.queue import InProcessQueue
+
+ALICE = Actor(user_id=1, identity="alice <alice@firm.example>")
+
+
+class RecordingQueue(InProcessQueue):
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def enqueue_run(self, run_id: int) -> None:
+        self.sent.append(run_id)
+
+
+def runtime(db_url: str, tmp_path: Path, guard: FixedGuard, context: int = 4096) -> Runtime:
+    settings = load_settings(
+        {
+            "DATABASE_URL": db_url,
+            "DOCANALYSIS_DATA_DIR": str(tmp_path),
+            "DOCANALYSIS_OUTPUT_TOKENS": "64",
+        }
+    )
+    rt = build_runtime(settings, queue=RecordingQueue())
+    rt.model = KeywordModel(context)  # type: ignore[misc]
+    rt.guard = guard  # type: ignore[misc]
+    return rt
+
+
+def submit(rt: Runtime, path: Path) -> tuple[int, int]:
+    matter_id = create_matter(rt, ALICE, "Acquisition of Beta")
+    submitted = submit_document(rt, ALICE, matter_id, path.name, path.read_bytes())
+    return submitted.document_id, submitted.run_id
+
+
+def test_a_contract_reaches_done_with_grounded_clauses(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    assert rt.queue.sent == [run_id]  # type: ignore[attr-defined]
+    assert run_to_end(rt, run_id) == "done"
+    analysis = document_analysis(rt, ALICE.user_id, document_id)
+    with reading(rt.engine) as conn:
+        stored = conn.execute(select(func.count()).select_from(findings)).scalar_one()
+    assert stored == 1 + len(analysis.clauses)
+    assert analysis.document.pages == 3
+    assert (
+        analysis.summary is not None
+        and analysis.summary.text
+        == "Provisions 1 to " + str(analysis.summary.text.split()[-1].rstrip(".")) + "."
+    )
+    dated = [c for c in analysis.clauses if c.category == "agreement_date"]
+    assert [(c.page, c.text) for c in dated] == [(1, "Dated: July 6, 2020")]
+    assert all(c.status == "released" and c.verdict == "safe" for c in analysis.clauses)
+    assert analysis.dropped_refs == 1  # the fake's citation of a provision that does not exist
+
+
+def test_clause_offsets_index_the_extracted_text(db_url: str, tmp_path: Path) -> None:
+    from docanalysis.sandbox import extract_in_sandbox
+
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    extracted = extract_in_sandbox(
+        THREE_PAGE_CONTRACT.read_bytes(), timeout_s=30, memory_mb=1024, max_pages=100
+    )
+    clauses = document_analysis(rt, None, document_id).clauses
+    assert clauses
+    for clause in clauses:
+        assert extracted.text[clause.start : clause.end] == clause.text
+        assert extracted.page_at(clause.start) == clause.page
+
+
+def test_small_context_gives_several_windows_and_a_reduced_summary(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), context=1000)
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    assert run_to_end(rt, run_id) == "done"
+    with reading(rt.engine) as conn:
+        windows = conn.execute(select(analysis_windows).order_by(analysis_windows.c.index)).all()
+    assert len(windows) >= 2
+    for before, after in zip(windows, windows[1:], strict=False):
+        assert after.first_provision == before.last_provision  # one provision of overlap
+    summary = document_analysis(rt, None, document_id).summary
+    assert summary is not None and summary.text == "Whole document summary."
+
+
+def test_steps_are_idempotent(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    with reading(rt.engine) as conn:
+        before = len(read_events(conn))
+    for state in ("queued", "windowing", "analyzing", "guarding"):
+        assert advance(rt, run_id, state) is False  # a redelivered task finds the work done
+    assert current_state(rt, run_id) == "done"
+    with reading(rt.engine) as conn:
+        assert len(read_events(conn)) == before
+
+
+def test_unsafe_output_is_held_never_shown(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("unsafe"))
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    assert run_to_end(rt, run_id) == "held"
+    analysis = document_analysis(rt, ALICE.user_id, document_id)
+    assert analysis.summary is not None and analysis.summary.text == ""
+    assert all(c.text == "" and c.status == "held" for c in analysis.clauses)
+    status = document_status(rt, ALICE.user_id, document_id)
+    count = 1 + len(analysis.clauses)
+    assert status.label == "Held for review"
+    assert status.reason == f"{count} of {count} results were held by the safety screen for review"
+
+
+def test_a_guard_that_is_down_holds_everything(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard(fail=True))
+    _, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    assert run_to_end(rt, run_id) == "held"
+
+
+def test_a_scan_fails_with_a_reason_and_the_audit_chain_verifies(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, run_id = submit(rt, PDFS / "scanned" / "c02-22_public_domain_scan.pdf")
+    assert run_to_end(rt, run_id) == "failed"
+    status = document_status(rt, ALICE.user_id, document_id)
+    assert status.reason.startswith("this PDF has no text layer")
+    with reading(rt.engine) as conn:
+        actions = [e.action for e in read_events(conn)]
+        assert verify_chain(conn).ok
+    assert actions == ["matter.created", "matter.member_added", "document.uploaded", "run.failed"]
+
+
+def test_every_step_is_audited_with_model_and_hashes(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    _, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    with reading(rt.engine) as conn:
+        events = read_events(conn)
+        assert verify_chain(conn).ok
+    window = next(e for e in events if e.action == "window.analyzed")
+    assert window.details["model_id"] == "test/keyword-model"
+    assert len(window.details["prompt_template_sha256"]) == 64
+    assert len(window.details["input_sha256"]) == 64
+    verdicts = [e for e in events if e.action == "guard.verdict"]
+    assert {v.details["policy_version"] for v in verdicts} == {"test-policy"}
+    assert events[-1].action == "run.done"
+    assert json.loads(json.dumps(events[-1].details))["held"] == 0
+
+
+def test_another_users_document_is_not_found(db_url: str, tmp_path: Path) -> None:
+    from docanalysis.services.errors import NotFound
+
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, _ = submit(rt, THREE_PAGE_CONTRACT)
+    with pytest.raises(NotFound):
+        document_status(rt, 2, document_id)

@@ -1,0 +1,68 @@
+"""Deterministic stand-ins for the model and the guard, for tests of the layers around them.
+
+The fake model reads the numbered provisions from the prompt it is given, exactly as the real
+model must, and points at those that contain a keyword; it also cites one provision that does
+not exist, which grounding must drop and count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from docanalysis.core.types import Completion, GuardVerdict, Message, ModelIdentity, Usage
+
+PROVISION_LINE = re.compile(r"^\[(\d+)\] (.*)$", re.M)
+MISSING_PROVISION = 99_999
+KEYWORDS = {"Dated:": "agreement_date", "LLC": "parties", "governed by": "governing_law"}
+
+
+class KeywordModel:
+    def __init__(self, context_length: int = 4096) -> None:
+        self.identity = ModelIdentity("test/keyword-model", "1", context_length)
+        self.calls: list[Sequence[Message]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
+        return sum(self.count_tokens(m.content) + 4 for m in messages)
+
+    def complete_json(
+        self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int
+    ) -> Completion:
+        self.calls.append(messages)
+        if "summary" in schema["properties"] and "clauses" not in schema["properties"]:
+            return Completion(json.dumps({"summary": "Whole document summary."}))
+        provisions = PROVISION_LINE.findall(messages[-1].content)
+        clauses = [
+            {"category": category, "provision": int(number), "value": body[:40]}
+            for number, body in provisions
+            for keyword, category in KEYWORDS.items()
+            if keyword in body
+        ]
+        clauses.append({"category": "parties", "provision": MISSING_PROVISION, "value": ""})
+        first, last = provisions[0][0], provisions[-1][0]
+        summary = f"Provisions {first} to {last}."
+        return Completion(json.dumps({"summary": summary, "clauses": clauses}), Usage(10, 20))
+
+    def complete_text(self, messages: Sequence[Message], max_tokens: int) -> Completion:
+        return Completion("text")
+
+
+class FixedGuard:
+    """Answers one verdict for everything, or raises like a guard that is down."""
+
+    def __init__(self, verdict: str = "safe", fail: bool = False) -> None:
+        self.verdict = verdict
+        self.fail = fail
+        self.seen: list[tuple[str, str]] = []
+
+    def classify(self, instruction: str, response: str) -> GuardVerdict:
+        self.seen.append((instruction, response))
+        if self.fail:
+            return GuardVerdict("held", (), "test/guard", "test-policy", None, "guard is down")
+        categories = ("S1",) if self.verdict == "unsafe" else ()
+        return GuardVerdict(self.verdict, categories, "test/guard", "test-policy", 0.1)  # type: ignore[arg-type]

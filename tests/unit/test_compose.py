@@ -1,0 +1,71 @@
+"""docker-compose.yml cannot run here (no Docker engine): check that what it names exists."""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from workers.app import QUEUES
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def module_exists(dotted: str) -> bool:
+    return importlib.util.find_spec(dotted) is not None
+
+
+def test_the_stack_has_every_service_of_the_design() -> None:
+    assert set(SERVICES) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "web",
+        "worker-cpu",
+        "worker-gpu",
+        "vllm",
+    }
+
+
+def test_project_commands_exist() -> None:
+    assert SERVICES["migrate"]["command"] == ["docanalysis", "migrate"]
+    assert "docanalysis" in SCRIPTS
+    web = SERVICES["web"]["command"]
+    assert web[0] == "gunicorn"
+    module, attribute = web[1].split(":")
+    assert module_exists(module) and attribute == "application"
+    for name in ("worker-cpu", "worker-gpu"):
+        command = SERVICES[name]["command"]
+        assert command[:4] == ["celery", "-A", "workers.app", "worker"]
+        queues = command[command.index("-Q") + 1].split(",")
+        assert set(queues) <= set(QUEUES)
+    served = {
+        q
+        for n in ("worker-cpu", "worker-gpu")
+        for q in SERVICES[n]["command"][SERVICES[n]["command"].index("-Q") + 1].split(",")
+    }
+    assert served == set(QUEUES)  # every queue has a consumer
+
+
+def test_vllm_serves_llama4_with_a_128k_context_and_the_gpu_worker_reserves_a_gpu() -> None:
+    vllm = SERVICES["vllm"]
+    assert vllm["image"].startswith("vllm/vllm-openai")
+    args = vllm["command"]
+    assert args[args.index("--model") + 1] == "meta-llama/Llama-4-Scout-17B-16E-Instruct"
+    assert int(args[args.index("--max-model-len") + 1]) >= 131072
+    assert "HUGGING_FACE_HUB_TOKEN" in vllm["environment"]
+    devices = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+
+
+def test_every_service_with_state_has_a_volume_and_the_servers_a_healthcheck() -> None:
+    for name in ("postgres", "redis"):
+        assert SERVICES[name]["volumes"], name
+        assert SERVICES[name]["healthcheck"]["test"], name
+    assert "healthcheck" in SERVICES["web"] and "healthcheck" in SERVICES["vllm"]
+    assert set(COMPOSE["volumes"]) >= {"pgdata", "redisdata", "blobs", "models"}

@@ -1,0 +1,93 @@
+"""Celery tasks. Each takes a run id, re-reads the run's state, runs the step for it, and sends
+the next step's task. The state lives in the database; a redelivered task finds the work done
+and moves on, so the bodies are idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import OperationalError
+
+from docanalysis.core.errors import ModelUnavailableError
+from docanalysis.services.pipeline import fail
+from docanalysis.services.runtime import get_runtime
+from docanalysis.services.steps import QUEUE_FOR_STATE, advance, current_state
+from workers.app import app
+
+log = logging.getLogger(__name__)
+
+EXTRACT = "docanalysis.extract"  # queue cpu: extraction and windowing
+ANALYZE = "docanalysis.analyze"  # queue gpu: the model
+GUARD = "docanalysis.guard"  # queue guard: the safety screen
+TASK_FOR_QUEUE = {"cpu": EXTRACT, "gpu": ANALYZE, "guard": GUARD}
+RETRYABLE = (ModelUnavailableError, OperationalError)
+MAX_RETRIES = 5
+
+
+def send_step(run_id: int, queue: str) -> None:
+    app.send_task(TASK_FOR_QUEUE[queue], args=[run_id], queue=queue)
+
+
+def run_step(task: object, run_id: int, queue: str) -> None:
+    rt = get_runtime()
+    state = current_state(rt, run_id)
+    if state not in QUEUE_FOR_STATE:
+        return  # gone or already final: nothing to do
+    if QUEUE_FOR_STATE[state] != queue:
+        send_step(run_id, QUEUE_FOR_STATE[state])  # a stale message: route it where it belongs
+        return
+    try:
+        advance(rt, run_id, state)
+    except RETRYABLE as exc:
+        retries = task.request.retries  # type: ignore[attr-defined]
+        if retries >= MAX_RETRIES:
+            fail(
+                rt,
+                run_id,
+                "the analysis service was unavailable; please try again later",
+                "unavailable",
+            )
+            return
+        raise task.retry(exc=exc, countdown=min(300, 5 * 2**retries)) from exc  # type: ignore[attr-defined]
+    except Exception:
+        log.exception("run %s failed in state %s", run_id, state)
+        fail(
+            rt,
+            run_id,
+            "an internal error stopped the analysis; it has been logged",
+            "internal_error",
+        )
+        return
+    new_state = current_state(rt, run_id)
+    if new_state in QUEUE_FOR_STATE:
+        send_step(run_id, QUEUE_FOR_STATE[new_state])
+
+
+@app.task(name=EXTRACT, bind=True, max_retries=MAX_RETRIES)
+def extract_task(self: object, run_id: int) -> None:
+    run_step(self, run_id, "cpu")
+
+
+@app.task(name=ANALYZE, bind=True, max_retries=MAX_RETRIES)
+def analyze_task(self: object, run_id: int) -> None:
+    run_step(self, run_id, "gpu")
+
+
+@app.task(name=GUARD, bind=True, max_retries=MAX_RETRIES)
+def guard_task(self: object, run_id: int) -> None:
+    run_step(self, run_id, "guard")
+
+
+def reconcile() -> int:
+    """Re-send every unfinished run (the queue may have lost messages: a Redis restart)."""
+    from docanalysis.db import repositories as repo
+    from docanalysis.db.engine import reading
+
+    rt = get_runtime()
+    with reading(rt.engine) as conn:
+        run_ids = repo.unfinished_runs(conn)
+    for run_id in run_ids:
+        state = current_state(rt, run_id)
+        if state in QUEUE_FOR_STATE:
+            send_step(run_id, QUEUE_FOR_STATE[state])
+    return len(run_ids)
