@@ -27,6 +27,7 @@ class Settings:
     openai_base_url: str
     openai_api_key: str
     tokenizer: str  # folder of the serving model's tokenizer; "" = ask the server (/tokenize)
+    model_context: int  # the served model's context in tokens; 0 = ask the server
     max_window_tokens: int
     output_tokens: int
     guard_model: str
@@ -76,6 +77,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         openai_base_url=env.get("DOCANALYSIS_OPENAI_BASE_URL") or "http://127.0.0.1:8001/v1",
         openai_api_key=env.get("DOCANALYSIS_OPENAI_API_KEY") or "",
         tokenizer=env.get("DOCANALYSIS_TOKENIZER") or "",
+        model_context=_int(env, "DOCANALYSIS_MODEL_CONTEXT", 0),
         max_window_tokens=min(
             _int(env, "DOCANALYSIS_MAX_WINDOW_TOKENS", MAX_WINDOW_TOKENS), MAX_WINDOW_TOKENS
         ),

@@ -84,19 +84,38 @@ def _lines(text: str) -> list[tuple[int, int, bool]]:
     return lines
 
 
+def _line_width(lines: Sequence[tuple[int, int, bool]]) -> int:
+    """The width of a full line of body text: most lines of prose wrap at the right margin."""
+    lengths = sorted(end - start for start, end, _ in lines)
+    return lengths[int(len(lengths) * 0.9)] if lengths else 0
+
+
 def _blocks(text: str) -> list[tuple[int, int]]:
     blocks: list[tuple[int, int]] = []
+    lines = _lines(text)
+    # A line that stops well short of the margin was not wrapped: the paragraph ended there.
+    short = _line_width(lines) * 0.7
     previous = ""  # the last line with a letter or digit: underlines of dashes say nothing
-    for start, end, blank_before in _lines(text):
+    for start, end, blank_before in lines:
         line = text[start:end]
         opens = _opens_section(line) and _closes(previous)
-        if not blocks or blank_before or opens:
+        ended = (
+            bool(previous)
+            and len(previous) < short
+            and _starts_paragraph(line)
+            and (previous[-1] in _TERMINAL or _is_caps_heading(line))
+        )
+        if not blocks or blank_before or opens or ended:
             blocks.append((start, end))
         else:
             blocks[-1] = (blocks[-1][0], end)
         if any(c.isalnum() for c in line):
             previous = line
     return blocks
+
+
+def _starts_paragraph(line: str) -> bool:
+    return line[0].isupper() or line[0].isdigit() or line[0] in '("“'
 
 
 def _opens_section(line: str) -> bool:

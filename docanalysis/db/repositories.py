@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
@@ -19,6 +19,9 @@ from docanalysis.db.tables import (
     matters,
     tenants,
 )
+
+# A row of any shape (SQLAlchemy 2.1 types rows by their column tuple).
+Record: TypeAlias = Row[*tuple[Any, ...]]
 
 
 def now() -> datetime:
@@ -66,7 +69,7 @@ def add_member(conn: Connection, matter_id: int, user_id: int, role: str = "memb
     return True
 
 
-def matter(conn: Connection, matter_id: int) -> Row[Any] | None:
+def matter(conn: Connection, matter_id: int) -> Record | None:
     query = (
         select(matters.c.id, matters.c.name, matters.c.tenant_id, tenants.c.name.label("tenant"))
         .join(tenants, tenants.c.id == matters.c.tenant_id)
@@ -82,7 +85,7 @@ def is_member(conn: Connection, matter_id: int, user_id: int) -> bool:
     return conn.execute(query).first() is not None
 
 
-def matters_of(conn: Connection, user_id: int) -> Sequence[Row[Any]]:
+def matters_of(conn: Connection, user_id: int) -> Sequence[Record]:
     query = (
         select(matters.c.id, matters.c.name, tenants.c.name.label("tenant"))
         .join(matter_members, matter_members.c.matter_id == matters.c.id)
@@ -122,11 +125,11 @@ def create_run(conn: Connection, document_id: int) -> int:
     )
 
 
-def document(conn: Connection, document_id: int) -> Row[Any] | None:
+def document(conn: Connection, document_id: int) -> Record | None:
     return conn.execute(select(documents).where(documents.c.id == document_id)).first()
 
 
-def documents_of_matter(conn: Connection, matter_id: int) -> Sequence[Row[Any]]:
+def documents_of_matter(conn: Connection, matter_id: int) -> Sequence[Record]:
     query = (
         select(documents)
         .where(documents.c.matter_id == matter_id)
@@ -135,14 +138,14 @@ def documents_of_matter(conn: Connection, matter_id: int) -> Sequence[Row[Any]]:
     return conn.execute(query).all()
 
 
-def run(conn: Connection, run_id: int, *, lock: bool = False) -> Row[Any] | None:
+def run(conn: Connection, run_id: int, *, lock: bool = False) -> Record | None:
     query = select(analysis_runs).where(analysis_runs.c.id == run_id)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).first()
 
 
-def latest_run(conn: Connection, document_id: int) -> Row[Any] | None:
+def latest_run(conn: Connection, document_id: int) -> Record | None:
     query = (
         select(analysis_runs)
         .where(analysis_runs.c.document_id == document_id)
@@ -172,7 +175,7 @@ def unfinished_runs(conn: Connection) -> Sequence[int]:
 # --- extracted text, windows, findings, verdicts ---------------------------------------------
 
 
-def document_text(conn: Connection, document_id: int) -> Row[Any] | None:
+def document_text(conn: Connection, document_id: int) -> Record | None:
     query = select(document_texts).where(document_texts.c.document_id == document_id)
     return conn.execute(query).first()
 
@@ -192,7 +195,7 @@ def save_document_text(
         )
 
 
-def windows_of(conn: Connection, run_id: int) -> Sequence[Row[Any]]:
+def windows_of(conn: Connection, run_id: int) -> Sequence[Record]:
     query = (
         select(analysis_windows)
         .where(analysis_windows.c.run_id == run_id)
@@ -212,7 +215,7 @@ def save_window_output(conn: Connection, window_id: int, **values: Any) -> None:
     )
 
 
-def findings_of(conn: Connection, run_id: int) -> Sequence[Row[Any]]:
+def findings_of(conn: Connection, run_id: int) -> Sequence[Record]:
     query = (
         select(
             findings,

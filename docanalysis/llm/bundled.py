@@ -59,7 +59,10 @@ def load_bundled() -> tuple[Any, Any]:
     with _lock:
         if _loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
+            # Progress bars would land on the CLI's stderr, which is for the user's progress.
+            hf_logging.disable_progress_bar()
             path = bundled_gguf()
             tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
             model: Any = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)

@@ -19,6 +19,7 @@ def build_model(settings: Settings) -> LanguageModel:
             settings.model,
             api_key=settings.openai_api_key,
             tokenizer=settings.tokenizer,
+            context_length=settings.model_context or None,
         )
     if settings.model_backend == "local":
         from docanalysis.llm.transformers_local import LocalModel

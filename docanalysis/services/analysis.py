@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from docanalysis.core.errors import ModelOutputError
@@ -54,7 +55,7 @@ def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
 
 
 def _analyze_window(
-    rt: Runtime, run: Any, doc: ExtractedDocument, provisions: list[Provision], window: Any
+    rt: Runtime, run: Any, doc: ExtractedDocument, provisions: Sequence[Provision], window: Any
 ) -> None:
     numbers = [p.number for p in provisions]
     messages = window_messages(doc.text, provisions, DEFAULT_CATEGORIES)

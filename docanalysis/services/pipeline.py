@@ -86,6 +86,9 @@ def extract(rt: Runtime, run_id: int) -> bool:
         return False
     with reading(rt.engine) as conn:
         doc = repo.document(conn, int(run.document_id))
+    if doc is None:  # the run's document row is gone: nothing left to analyze
+        fail(rt, run_id, "the document was removed before it could be analyzed", "missing")
+        return False
     settings = rt.settings
     try:
         extracted = extract_in_sandbox(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
+from docanalysis.db.repositories import Record
 from docanalysis.db.tables import FINAL_STATES
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
@@ -37,7 +36,7 @@ def status_label(state: str, done: int, total: int) -> str:
     return label
 
 
-def run_status(run: Row[Any]) -> RunStatus:
+def run_status(run: Record) -> RunStatus:
     state = str(run.state)
     return RunStatus(
         run_id=int(run.id),
@@ -51,7 +50,7 @@ def run_status(run: Row[Any]) -> RunStatus:
     )
 
 
-def _document_view(conn: Connection, doc: Row[Any]) -> DocumentView:
+def _document_view(conn: Connection, doc: Record) -> DocumentView:
     run = repo.latest_run(conn, int(doc.id))
     if run is None:  # every document is created with its run; absent only if rows were removed
         raise NotFound("no analysis for this document")
@@ -68,7 +67,7 @@ def _document_view(conn: Connection, doc: Row[Any]) -> DocumentView:
     )
 
 
-def _visible_document(conn: Connection, user_id: int | None, document_id: int) -> Row[Any]:
+def _visible_document(conn: Connection, user_id: int | None, document_id: int) -> Record:
     """The document, if `user_id` may see it (None: a local, trusted caller such as the CLI)."""
     doc = repo.document(conn, document_id)
     if doc is None or (
@@ -90,7 +89,7 @@ def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunSt
         return _document_view(conn, _visible_document(conn, user_id, document_id)).status
 
 
-def _finding_view(row: Row[Any]) -> FindingView:
+def _finding_view(row: Record) -> FindingView:
     released = row.status == "released"
     return FindingView(
         kind=row.kind,

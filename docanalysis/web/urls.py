@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from django.views.static import serve
 
-from docanalysis.web.views import documents, matters
+from docanalysis.web.views import documents, health, matters
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 
@@ -21,6 +21,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health.healthz, name="healthz"),
     path("", matters.home, name="home"),
     path("matters/new/", matters.create, name="matter-create"),
     path("matters/<int:matter_id>/", matters.detail, name="matter"),

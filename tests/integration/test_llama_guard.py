@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,14 +18,14 @@ SUMMARY = (
     "Nutrition Corporation from July 1, 2017. The agreement sets prices, forecasts and quality "
     "standards, and is governed by the laws of Delaware."
 )
-MODEL_ID = re.compile(r"HuggingFaceTB/SmolLM2-135M-Instruct@gguf-q4_1-[0-9a-f]{12}")
+MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct@gguf-q4_1-b179c9523d0e"
 
 
 def test_bundled_guard_scores_a_contract_summary() -> None:
     verdict = LlamaGuard().classify(INSTRUCTION, SUMMARY)
     assert verdict.verdict in ("safe", "unsafe")
     assert verdict.reason == ""
-    assert MODEL_ID.fullmatch(verdict.model)
+    assert verdict.model == MODEL_ID
     assert verdict.policy_version == "2026-11-legal-1"
     assert verdict.score is not None and 0.0 <= verdict.score <= 1.0
     # At the default threshold the stand-in rates an ordinary summary safe.

@@ -21,16 +21,18 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from sqlalchemy import select
 
 from docanalysis.db.audit import read_events, verify_chain
 from docanalysis.db.engine import make_engine, reading
+from docanalysis.db.tables import document_texts, findings
 from tests.conftest import ONE_PAGE_CONTRACT, PDFS, REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 REDIS_DB = 11  # a database of its own on the shared server, flushed before and after
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
-ENCRYPTED = PDFS / "malformed" / "pypdf" / "r6-user-password.pdf"
+ENCRYPTED = PDFS / "malformed" / "pypdf" / "r6-both-passwords.pdf"
 
 
 def free_port() -> int:
@@ -66,7 +68,10 @@ def server(fresh_pg_url: str, tmp_path: Path) -> Iterator[tuple[str, str, Path]]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "docanalysis", "serve", "--port", str(port), "--workers", "1"],
-            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -96,8 +101,11 @@ def sign_in(client: httpx.Client, password: str) -> None:
     client.get("/login/")
     response = client.post(
         "/login/",
-        data={"username": "admin", "password": password,
-              "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+        data={
+            "username": "admin",
+            "password": password,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
     )
     assert response.status_code == 302 and response.headers["location"] == "/"
 
@@ -138,12 +146,29 @@ def test_upload_over_http_reaches_done_and_the_audit_chain_verifies(
         status = final_status(client, contract, 600)
         assert (status["state"], status["reason"]) == ("done", ""), log.read_text()[-3000:]
         page = client.get(f"/documents/{contract}/").text
-        assert "p. 1" in page
+        assert '<p class="summary">' in page
 
-    with reading(make_engine(fresh_pg_url)) as conn:
+    engine = make_engine(fresh_pg_url)
+    with reading(engine) as conn:
+        stored = conn.execute(
+            select(document_texts.c.text).where(document_texts.c.document_id == contract)
+        ).scalar_one()
+        clauses = conn.execute(select(findings).where(findings.c.kind == "clause")).all()
+    for clause in clauses:  # whatever the model cited is quoted from the source, on page 1
+        assert (clause.page, stored[clause.start : clause.end]) == (1, clause.text)
+
+    with reading(engine) as conn:
         check = verify_chain(conn)
         actions = [e.action for e in read_events(conn)]
     assert check.ok and check.count == len(actions)
-    for action in ("document.uploaded", "run.failed", "run.extracted", "run.windowed",
-                   "window.analyzed", "run.analyzed", "guard.verdict", "run.done"):
+    for action in (
+        "document.uploaded",
+        "run.failed",
+        "run.extracted",
+        "run.windowed",
+        "window.analyzed",
+        "run.analyzed",
+        "guard.verdict",
+        "run.done",
+    ):
         assert action in actions

@@ -18,16 +18,8 @@ from docanalysis.db.engine import transaction
 from docanalysis.db.migrate import upgrade_database
 from docanalysis.services import pipeline, queries
 from docanalysis.services.runtime import Runtime, build_runtime
+from tests.conftest import ONE_PAGE_CONTRACT
 
-# The 1-page contract of tests/conftest.py (tests/ is not a package, so it cannot be imported).
-ONE_PAGE_CONTRACT = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "cuad"
-    / "pdfs"
-    / "BellringBrandsInc_20190920_S-1_EX-10.12_11817081_EX-10.12_Manufacturing Agreement2.pdf"
-)
 STATUS_KEYS = {"state", "label", "reason", "stage_done", "stage_total", "final"}
 
 
@@ -55,8 +47,9 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         import django
         from django.conf import settings
 
-        if settings.configured:  # pragma: no cover - another module set Django up first
-            pytest.skip("Django is already configured with another database in this process")
+        # Django is set up once per process; another module doing it first would point these
+        # tests at its database.
+        assert not settings.configured, "Django was set up before this module's fixture"
         django.setup()
     from django.core.management import call_command
     from django.test.utils import setup_test_environment, teardown_test_environment
@@ -314,3 +307,10 @@ def test_database_url_translation() -> None:
         "PORT": "5433",
     }
     assert pg["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_healthz_answers_without_sign_in(web: Runtime) -> None:
+    from django.test import Client
+
+    response = Client().get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
