@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,3 +34,22 @@ def reduce_schema(summary_chars: int = 1200) -> dict[str, Any]:
         "required": ["summary"],
         "additionalProperties": False,
     }
+
+
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
+
+
+def clean_summary(text: str) -> str:
+    """The model's summary without sentences it repeated (small models loop) and without a
+    trailing fragment cut off by the length limit. Nothing is added or reworded."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        key = " ".join(sentence.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    if len(kept) > 1 and kept[-1][-1] not in ".!?":
+        kept.pop()
+    return " ".join(kept)

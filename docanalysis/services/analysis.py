@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -11,9 +12,9 @@ from docanalysis.core.grounding import ground
 from docanalysis.core.parsing import parse_window_output
 from docanalysis.core.prompts import prompt_template_hash, window_messages, window_schema
 from docanalysis.core.provisions import split_provisions
-from docanalysis.core.summaries import reduce_messages, reduce_schema
+from docanalysis.core.summaries import clean_summary, reduce_messages, reduce_schema
 from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
-from docanalysis.core.types import ClauseRef, ExtractedDocument, Provision
+from docanalysis.core.types import ClauseRef, ExtractedDocument, GroundedClause, Provision
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading, transaction
 from docanalysis.services.pipeline import (
@@ -27,6 +28,7 @@ from docanalysis.services.pipeline import (
 from docanalysis.services.runtime import Runtime
 
 CATEGORY_KEYS = [c.key for c in DEFAULT_CATEGORIES]
+Row = dict[str, Any]
 
 
 def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
@@ -100,16 +102,35 @@ def _analyze_window(
 def _document_summary(rt: Runtime, parts: list[str]) -> str:
     parts = [p for p in parts if p.strip()]
     if len(parts) <= 1:
-        return parts[0].strip() if parts else ""
+        return clean_summary(parts[0]) if parts else ""
     completion = rt.model.complete_json(
         reduce_messages(parts), reduce_schema(), rt.settings.output_tokens
     )
     try:
-        import json
-
-        return str(json.loads(completion.text)["summary"]).strip()
+        return clean_summary(str(json.loads(completion.text)["summary"]))
     except (ValueError, KeyError, TypeError):
-        return "\n\n".join(parts)  # the parts themselves, rather than nothing
+        return "\n\n".join(clean_summary(p) for p in parts)  # the parts, rather than nothing
+
+
+def _finding_rows(run_id: int, summary: str, clauses: Sequence[GroundedClause]) -> list[Row]:
+    # Every row names every column: an executemany takes its columns from the first row.
+    blank = {"category": "", "page": None, "start": None, "end": None, "provision": None}
+    rows: list[Row] = [{**blank, "ordinal": 0, "kind": "summary", "text": summary, "value": ""}]
+    rows += [
+        {
+            "ordinal": i,
+            "kind": "clause",
+            "category": c.category,
+            "text": c.text,
+            "page": c.page,
+            "start": c.start,
+            "end": c.end,
+            "provision": c.provision,
+            "value": c.value,
+        }
+        for i, c in enumerate(clauses, 1)
+    ]
+    return [{**row, "run_id": run_id, "status": "pending"} for row in rows]
 
 
 def _conclude(
@@ -118,11 +139,8 @@ def _conclude(
     """Reduce, ground, and record the findings (once) for the guard to screen."""
     run_id = int(run.id)
     with reading(rt.engine) as conn:
-        if repo.count_findings(conn, run_id):
-            recorded = True
-        else:
-            recorded = False
-            windows = list(repo.windows_of(conn, run_id))
+        recorded = repo.count_findings(conn, run_id) > 0
+        windows = list(repo.windows_of(conn, run_id))
     if not recorded:
         summary = _document_summary(rt, [w.summary or "" for w in windows])
         refs = [
@@ -131,40 +149,8 @@ def _conclude(
             for c in (w.clauses or [])
         ]
         clauses, dropped = ground(refs, doc.text, provisions, CATEGORY_KEYS)
-        # Every row names every column: an executemany takes its columns from the first row.
-        rows = [
-            {
-                "run_id": run_id,
-                "ordinal": 0,
-                "kind": "summary",
-                "category": "",
-                "text": summary,
-                "page": None,
-                "start": None,
-                "end": None,
-                "provision": None,
-                "value": "",
-                "status": "pending",
-            }
-        ]
-        rows += [
-            {
-                "run_id": run_id,
-                "ordinal": i,
-                "kind": "clause",
-                "category": c.category,
-                "text": c.text,
-                "page": c.page,
-                "start": c.start,
-                "end": c.end,
-                "provision": c.provision,
-                "value": c.value,
-                "status": "pending",
-            }
-            for i, c in enumerate(clauses, 1)
-        ]
         with transaction(rt.engine) as conn:
-            repo.add_findings(conn, rows)
+            repo.add_findings(conn, _finding_rows(run_id, summary, clauses))
             repo.update_run(conn, run_id, dropped_refs=dropped)
             run_event(
                 conn,
