@@ -5,6 +5,8 @@ Engines are built by the caller from settings (never at import time) and passed 
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,12 +31,27 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL lets readers proceed while one writer holds the lock.
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        _use_wal(cursor)
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL lets readers proceed while one writer holds the lock. Switching a file to WAL needs
+    it to itself and SQLite answers "locked" at once rather than waiting, so wait here: a
+    second process opening a fresh file finds it switched by the first."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 WRITE = {"sqlite_begin": "IMMEDIATE"}

@@ -107,7 +107,9 @@ def product(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         _stop(proc)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop in this thread while it is open, and
+# Django refuses database calls from a thread with a running loop (the web tests that follow).
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
