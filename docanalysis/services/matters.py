@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from docanalysis.db import repositories as repo
-from docanalysis.db.audit import append_event
 from docanalysis.db.engine import reading, transaction
+from docanalysis.services.audit import record
 from docanalysis.services.errors import Rejected
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor, MatterView
@@ -24,15 +24,14 @@ def create_matter(rt: Runtime, actor: Actor, name: str, tenant: str = DEFAULT_TE
         if repo.find_matter(conn, tenant_id, name) is not None:
             raise Rejected(f"a matter named {name!r} already exists")
         matter_id = repo.create_matter(conn, tenant_id, name)
-        append_event(
+        record(
             conn,
-            action="matter.created",
-            subject=f"matter:{matter_id}",
-            actor=actor.identity,
-            actor_id=actor.user_id,
+            actor,
+            "matter.created",
+            f"matter:{matter_id}",
             tenant_id=tenant_id,
             matter_id=matter_id,
-            details={"name": name},
+            name=name,
         )
         if actor.user_id is not None:
             _add_member(conn, actor, matter_id, tenant_id, actor.user_id, "owner")
@@ -51,15 +50,15 @@ def _add_member(
     conn: Connection, actor: Actor, matter_id: int, tenant_id: int, user_id: int, role: str
 ) -> None:
     if repo.add_member(conn, matter_id, user_id, role):
-        append_event(
+        record(
             conn,
-            action="matter.member_added",
-            subject=f"matter:{matter_id}",
-            actor=actor.identity,
-            actor_id=actor.user_id,
+            actor,
+            "matter.member_added",
+            f"matter:{matter_id}",
             tenant_id=tenant_id,
             matter_id=matter_id,
-            details={"user_id": user_id, "role": role},
+            user_id=user_id,
+            role=role,
         )
 
 

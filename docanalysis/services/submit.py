@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from docanalysis.db import repositories as repo
-from docanalysis.db.audit import append_event
 from docanalysis.db.engine import transaction
+from docanalysis.services.audit import record
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor, Submitted
@@ -51,15 +51,17 @@ def submit_document(
             uploaded_by=actor.user_id,
         )
         run_id = repo.create_run(conn, document_id)
-        append_event(
+        record(
             conn,
-            action="document.uploaded",
-            subject=f"document:{document_id}",
-            actor=actor.identity,
-            actor_id=actor.user_id,
+            actor,
+            "document.uploaded",
+            f"document:{document_id}",
             tenant_id=tenant_id,
             matter_id=matter_id,
-            details={"sha256": sha256, "name": name, "size_bytes": len(data), "run_id": run_id},
+            sha256=sha256,
+            name=name,
+            size_bytes=len(data),
+            run_id=run_id,
         )
     rt.queue.enqueue_run(run_id)  # after commit: the worker must find the rows
     return Submitted(document_id=document_id, run_id=run_id)
