@@ -52,32 +52,55 @@ class Window:
     tokens: int
 
 
+ValueKind = Literal["yes_no", "date", "duration", "jurisdiction", "parties", "text"]
+VALUE_KINDS: tuple[ValueKind, ...] = (
+    "yes_no",
+    "date",
+    "duration",
+    "jurisdiction",
+    "parties",
+    "text",
+)
+
+
 @dataclass(frozen=True)
 class ClauseCategory:
-    key: str
+    key: str  # snake_case, stable: stored with findings and used in the model's schema
     name: str
     description: str
-    value_kind: Literal["text", "date", "duration", "jurisdiction", "yes_no", "none"] = "text"
+    value_kind: ValueKind = "text"
 
 
 @dataclass(frozen=True)
 class ClauseRef:
-    """What the model says: a category and the provision it points at, plus a normalized value."""
+    """What the model says: a category, the provisions it points at, a normalized value."""
 
     category: str
-    provision: int
+    provisions: tuple[int, ...]
     value: str = ""
 
 
 @dataclass(frozen=True)
+class SummarySentence:
+    """One sentence of a summary and the provisions it rests on (possibly none)."""
+
+    text: str
+    provisions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class WindowAnalysis:
-    summary: str
+    summary: tuple[SummarySentence, ...]
     clauses: tuple[ClauseRef, ...]
 
 
 @dataclass(frozen=True)
 class GroundedClause:
-    """A clause as shown to a user: the source's own text, located by page and offsets."""
+    """A clause as shown to a user: the source's own text, located by page and offsets.
+
+    One per (category, provision). `windows` lists the windows that proposed it; `support`
+    counts the windows that proposed the kept `value`.
+    """
 
     category: str
     provision: int
@@ -86,6 +109,26 @@ class GroundedClause:
     start: int
     end: int
     value: str = ""
+    windows: tuple[int, ...] = ()
+    support: int = 1
+
+
+@dataclass(frozen=True)
+class DroppedRef:
+    """A model citation that was not shown: kept for audit with the reason."""
+
+    window: int
+    category: str
+    provision: int
+    value: str
+    why: str  # "unknown provision", "unknown category", "provision outside the window"
+
+
+@dataclass(frozen=True)
+class GroundingReport:
+    proposed: int  # (category, provision) pairs the model proposed, over all windows
+    verified: int  # distinct findings kept after merging duplicates from overlapping windows
+    dropped: tuple[DroppedRef, ...]
 
 
 Verdict = Literal["safe", "unsafe", "held"]
