@@ -1,4 +1,4 @@
-"""The command line: `docanalysis extract|analyze|migrate|serve|verify-audit`.
+"""The command line: `docanalysis extract|plan|analyze|migrate|serve|verify-audit`.
 
 extract and analyze need no server; analyze records its run and audit events in the configured
 database like the web does. stdout carries only the result; progress and errors go to stderr.
@@ -50,6 +50,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return analyze_file(args.file, args.format)
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from docanalysis.cli_plan import plan_file
+
+    return plan_file(args.file, args.window_tokens)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from docanalysis.serving import migrate_all
 
@@ -84,10 +90,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--format", choices=("json", "text"), default="json")
     p.set_defaults(func=cmd_extract)
-    p = sub.add_parser("analyze", help="summary and cited clauses of a PDF, no server needed")
+    p = sub.add_parser("analyze", help="summary and cited clauses of a PDF or .txt, no server")
     p.add_argument("file")
     p.add_argument("--format", choices=("json", "markdown"), default="json")
     p.set_defaults(func=cmd_analyze)
+    p = sub.add_parser("plan", help="provisions, windows and projected usage; no model call")
+    p.add_argument("file", help="a PDF or a plain-text (.txt) file")
+    p.add_argument(
+        "--window-tokens",
+        type=int,
+        default=None,
+        help="window size in tokens (default: the model's context, at most 128K)",
+    )
+    p.add_argument("--format", choices=("json",), default="json")
+    p.set_defaults(func=cmd_plan)
     p = sub.add_parser("migrate", help="migrate both schemas (Alembic's and Django's)")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("serve", help="start the web server and a worker")

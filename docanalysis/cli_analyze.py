@@ -14,6 +14,7 @@ from docanalysis.core.errors import DocAnalysisError
 from docanalysis.services.views import Actor, DocumentAnalysis, FindingView
 
 CLI_MATTER = "Command line"
+USAGE_KEYS = ("document_tokens", "prompt_tokens", "completion_tokens", "calls")
 
 
 class TerminalProgress:
@@ -90,6 +91,16 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
         "run": {"id": doc.status.run_id, "state": doc.status.state, "reason": doc.status.reason},
         "summary": {
             "text": a.summary.text if a.summary else "",
+            "sentences": [
+                {
+                    "text": line.text,
+                    "provisions": [
+                        {"n": p.n, "page": p.page, "start": p.start, "end": p.end}
+                        for p in line.provisions
+                    ],
+                }
+                for line in (a.summary.sentences if a.summary else ())
+            ],
             "guard": _guard(a.summary) if a.summary else None,
         },
         "clauses": [
@@ -100,6 +111,8 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
                 "start": c.start,
                 "end": c.end,
                 "value": c.value,
+                "windows": list(c.windows),
+                "support": c.support,
                 "guard": _guard(c),
             }
             for c in released
@@ -117,8 +130,22 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
             if c.status != "released"
         ],
         "dropped_references": a.dropped_refs,
+        "grounding": a.grounding,
+        "usage": {key: a.usage.get(key, 0) for key in USAGE_KEYS}
+        | {"seconds": a.usage.get("seconds", {})},
         "warnings": list(a.warnings),
     }
+
+
+def _summary_markdown(summary: FindingView) -> str:
+    """The summary's sentences, each followed by the provisions it cites and their pages."""
+    if not summary.sentences:
+        return summary.text
+    parts = []
+    for line in summary.sentences:
+        cites = ", ".join(f"§{p.n} p. {p.page}" for p in line.provisions)
+        parts.append(f"{line.text} [{cites}]" if cites else line.text)
+    return " ".join(parts)
 
 
 def as_markdown(a: DocumentAnalysis) -> str:
@@ -133,7 +160,7 @@ def as_markdown(a: DocumentAnalysis) -> str:
         "",
     ]
     if a.summary and a.summary.status == "released":
-        lines += [a.summary.text or "(no summary)", ""]
+        lines += [_summary_markdown(a.summary) or "(no summary)", ""]
     else:
         lines += ["*Held for review by the safety screen.*", ""]
     lines += ["## Clauses", ""]

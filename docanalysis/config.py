@@ -29,6 +29,9 @@ class Settings:
     tokenizer: str  # folder of the serving model's tokenizer; "" = ask the server (/tokenize)
     model_context: int  # the served model's context in tokens; 0 = ask the server
     max_window_tokens: int
+    window_overlap: int  # whole provisions shared by consecutive windows
+    structured_output: str  # how the schema reaches an HTTP server (see llm/openai_compat.py)
+    taxonomy_file: str  # a firm's own clause types (JSON), added to the CUAD ones
     output_tokens: int
     guard_model: str
     guard_threshold: float
@@ -81,6 +84,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_window_tokens=min(
             _int(env, "DOCANALYSIS_MAX_WINDOW_TOKENS", MAX_WINDOW_TOKENS), MAX_WINDOW_TOKENS
         ),
+        window_overlap=_int(env, "DOCANALYSIS_WINDOW_OVERLAP", 1),
+        structured_output=env.get("DOCANALYSIS_STRUCTURED_OUTPUT") or "response_format",
+        taxonomy_file=env.get("DOCANALYSIS_TAXONOMY_FILE") or "",
         output_tokens=_int(env, "DOCANALYSIS_OUTPUT_TOKENS", 512),
         guard_model=env.get("DOCANALYSIS_GUARD_MODEL") or BUNDLED_MODEL,
         guard_threshold=_float(env, "DOCANALYSIS_GUARD_THRESHOLD", 0.5),

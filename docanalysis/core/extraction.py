@@ -71,14 +71,47 @@ def extract_pdf(data: bytes, *, max_pages: int = 2000) -> ExtractedDocument:
     return assemble(hashlib.sha256(data).hexdigest(), [t or "" for t in texts], warnings)
 
 
-def assemble(sha256: str, texts: Sequence[str], warnings: Sequence[str] = ()) -> ExtractedDocument:
-    """Join normalized page texts; each page but the last ends with the separator, in its range."""
+REASON_NOT_UTF8 = "this text file is not UTF-8 text; save it as UTF-8 and upload it again"
+
+
+def extract_text(data: bytes) -> ExtractedDocument:
+    """Read `data` as a plain-text document (UTF-8). A form feed starts a new page, as in the
+    output of pdftotext; without one the text is a single page."""
+    if not data.strip():
+        raise ExtractionError(REASON_EMPTY, code="empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ExtractionError(REASON_NOT_UTF8, code="not_text") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    pages = text.split("\f")
+    if len(pages) > 1 and not pages[-1].strip():
+        pages.pop()  # a trailing form feed ends the last page; it opens no new one
+    # Offsets must index the file as its author reads it (CUAD's spans, a DMS's annotations):
+    # control characters become spaces, one for one, and nothing else changes.
+    return assemble(hashlib.sha256(data).hexdigest(), pages, clean=_blank_controls)
+
+
+def _blank_controls(text: str) -> str:
+    return _CONTROL.sub(" ", text)
+
+
+def assemble(
+    sha256: str,
+    texts: Sequence[str],
+    warnings: Sequence[str] = (),
+    *,
+    clean: Callable[[str], str] | None = None,
+) -> ExtractedDocument:
+    """Join cleaned page texts (`normalize` by default); each page but the last ends with the
+    separator, in its range."""
+    clean = clean or normalize
     pages: list[Page] = []
     parts: list[str] = []
     offset = 0
     last = len(texts) - 1
     for index, raw in enumerate(texts):
-        part = normalize(raw) + (PAGE_SEPARATOR if index < last else "")
+        part = clean(raw) + (PAGE_SEPARATOR if index < last else "")
         pages.append(Page(number=index + 1, start=offset, end=offset + len(part)))
         parts.append(part)
         offset += len(part)

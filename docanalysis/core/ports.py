@@ -14,13 +14,15 @@ class TokenCounter(Protocol):
         ...
 
 
-class LanguageModel(TokenCounter, Protocol):
-    @property
-    def identity(self) -> ModelIdentity: ...
-
+class PromptCounter(TokenCounter, Protocol):
     def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of `messages` once the chat template is applied (with the generation prompt)."""
         ...
+
+
+class LanguageModel(PromptCounter, Protocol):
+    @property
+    def identity(self) -> ModelIdentity: ...
 
     def complete_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int

@@ -59,6 +59,8 @@ def split_provisions(doc: ExtractedDocument, *, max_chars: int = 2000) -> tuple[
     blocks = _blocks(text)
     blocks = _merge(text, blocks, _is_page_noise, forward=False)
     blocks = _merge_continuations(text, blocks)
+    # Lists before fragments: a short lead-in ("Vendor agrees:") must still see its items.
+    blocks = _group_lists(text, blocks, max_chars)
     blocks = _merge(text, blocks, _is_fragment, forward=True)
     spans = [piece for block in blocks for piece in _split_long(text, block, max_chars)]
     return tuple(
@@ -202,6 +204,105 @@ def _merge_continuations(text: str, blocks: list[tuple[int, int]]) -> list[tuple
 def _ends_sentence(block: str) -> bool:
     # '("Code")' closes a parenthesis, not a sentence: look through closers to the punctuation.
     return block.rstrip(_CLOSERS)[-1:] in (".", ";", ":", "!", "?")
+
+
+# --- Lists: a sentence that introduces items holds them -----------------------------------
+#
+# "Datec must not assign this agreement unless Datec" + "(a) ...;" + "(b) ...; and" + "(c) ...":
+# neither the lead-in nor an item means anything alone, and lawyers mark the whole as one clause.
+# So a lead-in and its items form one provision when they fit `max_chars` together; a longer
+# list keeps its items apart (each then still reads as "(b) ..." under a cited lead-in).
+
+_ITEM = re.compile(
+    r"""(?x)
+    (?P<open>\()? (?P<label>[a-zA-Z]{1,2}|[ivxlcIVXLC]{1,7}|\d{1,3}) (?P<close>\))
+    | (?P<number>\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)(?:\(\w{1,4}\))*(?=\s)
+    | (?P<letter>[a-zA-Z]|[ivxlcIVXLC]{1,7})\.(?=\s)
+    | (?P<bullet>[•·▪●◦○■➢*\-–—])(?=\s)
+    """
+)
+_ITEM_FIRST = re.compile(r"\(?(?:[aAiI1])[.)](?=\s)|\([aAiI1]\)")
+_WHOLE_AGREEMENT = re.compile(r"(?i)^(?:now,?\s+therefore|witnesseth|in\s+witness\s+whereof)")
+# A list marker's style and depth: "(a)" and "(b)" share one; "(i)" nests under them, and "1.1"
+# (depth 2) under "1." (depth 1).
+_Style = tuple[str, int]
+
+
+def _group_lists(text: str, blocks: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    index = 0
+    while index < len(blocks):
+        last = _list_end(text, blocks, index, max_chars)
+        out.append((blocks[index][0], blocks[last][1]))
+        index = last + 1
+    return out
+
+
+def _list_end(text: str, blocks: Sequence[tuple[int, int]], lead: int, max_chars: int) -> int:
+    """The last item of the list that blocks[lead] introduces, if it all fits; else `lead`."""
+    start, end = blocks[lead]
+    if not _introduces_list(text[start:end]):
+        return lead
+    own = _item_style(text[start:end])
+    first: _Style | None = None
+    last = lead
+    for index in range(lead + 1, len(blocks)):
+        body = text[blocks[index][0] : blocks[index][1]]
+        style = _item_style(body)
+        if style is None:
+            # "provided, however, ..." or "then ..." after the items continues the clause.
+            if first is None or not body[0].islower():
+                break
+        elif _is_caps_heading(body.split("\n", 1)[0]) or not _in_list(own, first, style, body):
+            break
+        first = first or style
+        if blocks[index][1] - start > max_chars:
+            return lead
+        last = index
+    return last
+
+
+def _introduces_list(block: str) -> bool:
+    """Ends with a colon, or stops mid-sentence ("... unless Datec"), and is no heading.
+
+    An item that ends "; and" is a list's own item, not the lead-in of another.
+    """
+    if _WHOLE_AGREEMENT.match(block) or _LIST_JOINER.search(block):
+        return False
+    if _is_caps_heading(block.split("\n", 1)[0]):
+        return False
+    tail = block.rstrip(_CLOSERS)[-1:]
+    return tail == ":" or tail == "," or tail.islower()
+
+
+def _item_style(block: str) -> _Style | None:
+    match = _ITEM.match(block)
+    if match is None:
+        return None
+    if match["number"]:
+        return "number", match["number"].rstrip(".").count(".") + 1
+    if match["bullet"]:
+        return "bullet", 0
+    label = match["label"] or match["letter"]
+    # "(i)" is a roman numeral, "(c)" a letter: romans of one letter other than i, v, x are rare.
+    kind = "roman" if re.fullmatch(r"[ivx]+|[IVX]+", label) else "letter"
+    case = "digit" if label.isdigit() else ("upper" if label.isupper() else "lower")
+    bracket = "(" if match["open"] else (")" if match["close"] else ".")
+    return f"{bracket}{kind}{case}", 0
+
+
+def _in_list(own: _Style | None, first: _Style | None, style: _Style, body: str) -> bool:
+    """Whether an item of `style` continues a list whose lead-in opened with `own`."""
+    if style == first:
+        return True
+    if own is not None and style[0] == own[0] and style[1] <= own[1]:
+        # The lead-in's own level is the next section, unless a new list starts at "(a)": the
+        # lead-in then holds earlier items too ("(f) ... Each Party shall require them:").
+        return first is None and _ITEM_FIRST.match(body) is not None
+    if style[0] == "number":
+        # A numbered block inside a lettered list is the next section, not an item.
+        return first is None or (first[0] == "number" and style[1] >= first[1])
+    return True
 
 
 def _split_long(text: str, block: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:

@@ -19,8 +19,9 @@ def plan_windows(
 ) -> tuple[Window, ...]:
     """Cut `provisions` into windows whose rendered text fits `budget_tokens`.
 
-    Windows cut only at provision boundaries; consecutive windows share up to `overlap`
-    provisions so a clause that reads across a cut is seen whole at least once. Each provision
+    Windows cut only at provision boundaries; consecutive windows share `overlap` provisions
+    (fewer where they would not leave room for a new one) so a clause that reads across a cut
+    is seen whole at least once. Each provision
     is counted once (a window's tokens are the sum of its provisions' counts), so planning is
     linear in the document. Raises ValueError if one provision alone exceeds the budget.
     """
@@ -42,10 +43,24 @@ def plan_windows(
         windows.append(_window(len(windows), provisions, costs, first, last))
         if last == len(provisions) - 1:
             break
-        # Step back by the overlap, but always move forward: a window of one provision (or an
-        # overlap as large as the window) must not restart where it began.
-        first = max(last + 1 - overlap, first + 1)
+        first = _next_first(costs, first, last, overlap, budget_tokens)
     return tuple(windows)
+
+
+def _next_first(costs: Sequence[int], first: int, last: int, overlap: int, budget: int) -> int:
+    """Where the window after [first, last] starts: `overlap` provisions back, or fewer.
+
+    Always forward: a window of one provision (or an overlap as large as the window) must not
+    restart where it began. And the next window must reach past `last`: when the overlap and
+    the next provision do not fit together, the overlap shrinks, since a window of old
+    provisions alone would cost a model call and read nothing new.
+    """
+    start = max(last + 1 - overlap, first + 1)
+    total = sum(costs[start : last + 2])
+    while total > budget:  # ends by start == last + 1: every cost alone fits the budget
+        total -= costs[start]
+        start += 1
+    return start
 
 
 def _last_fitting(costs: Sequence[int], first: int, budget: int) -> int:

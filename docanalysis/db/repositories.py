@@ -161,6 +161,26 @@ def update_run(conn: Connection, run_id: int, **values: Any) -> None:
     )
 
 
+def merge_usage(
+    conn: Connection,
+    run_id: int,
+    *,
+    add: Mapping[str, int] | None = None,
+    seconds: Mapping[str, float] | None = None,
+    **fixed: Any,
+) -> None:
+    """Update the run's usage record: `add` sums counters, `seconds` records stage times,
+    other keywords set values (e.g. document_tokens)."""
+    found = run(conn, run_id)
+    usage: dict[str, Any] = dict((found.usage if found is not None else None) or {})
+    usage.update(fixed)
+    for key, value in (add or {}).items():
+        usage[key] = usage.get(key, 0) + value
+    if seconds:
+        usage["seconds"] = {**usage.get("seconds", {}), **seconds}
+    update_run(conn, run_id, usage=usage)
+
+
 def update_document(conn: Connection, document_id: int, **values: Any) -> None:
     conn.execute(update(documents).where(documents.c.id == document_id).values(**values))
 

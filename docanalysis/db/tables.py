@@ -120,6 +120,10 @@ analysis_runs = Table(
     Column("model_revision", String(100), nullable=False, default=""),
     Column("dropped_refs", Integer, nullable=False, default=0),  # ungrounded model citations
     Column("warnings", JSON, nullable=False),
+    # {"document_tokens", "prompt_tokens", "completion_tokens", "calls", "seconds": {stage: s}}
+    Column("usage", JSON, nullable=True),
+    # {"proposed", "verified", "dropped": [{"window", "category", "provision", "value", "why"}]}
+    Column("grounding", JSON, nullable=True),
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
@@ -138,8 +142,12 @@ analysis_windows = Table(
     Column("tokens", Integer, nullable=False),
     Column("input_sha256", String(64), nullable=False),
     Column("output_raw", Text, nullable=True),  # NULL until analyzed; kept for audit
-    Column("summary", Text, nullable=True),
-    Column("clauses", JSON, nullable=True),  # [{"category", "provision", "value"}, ...]
+    Column("summary", Text, nullable=True),  # the summary sentences' text, joined
+    Column("sentences", JSON, nullable=True),  # [{"text", "provisions": [n, ...]}, ...]
+    Column("clauses", JSON, nullable=True),  # [{"category", "provisions": [n, ...], "value"}]
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("seconds", Float, nullable=True),
     UniqueConstraint("run_id", "index", name="uq_analysis_windows_run_index"),
 )
 
@@ -159,6 +167,10 @@ findings = Table(
     Column("end", Integer, nullable=True),
     Column("provision", Integer, nullable=True),
     Column("value", Text, nullable=False, default=""),
+    Column("windows", JSON, nullable=True),  # indexes of the windows that proposed a clause
+    Column("support", Integer, nullable=True),  # windows that proposed the kept value
+    # A summary's sentences with the provisions each cites: [{"text", "provisions": [...]}]
+    Column("citations", JSON, nullable=True),
     # pending (not yet judged), released (guard said safe), held (unsafe or guard failed)
     Column("status", String(20), nullable=False, default="pending"),
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),

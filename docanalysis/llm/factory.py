@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from docanalysis.config import Settings
 from docanalysis.core.guard_policy import DEFAULT_POLICY
-from docanalysis.core.ports import Guard, LanguageModel
+from docanalysis.core.ports import Guard, LanguageModel, PromptCounter
 
 
 def build_model(settings: Settings) -> LanguageModel:
@@ -38,3 +38,14 @@ def build_guard(settings: Settings) -> Guard:
         threshold=settings.guard_threshold,
     )
     return LlamaGuard(settings.guard_model, policy)
+
+
+def build_counter(settings: Settings) -> tuple[PromptCounter, int]:
+    """The serving model's token counter and context length, without loading any weights."""
+    if settings.model_backend == "openai":
+        model = build_model(settings)
+        return model, model.identity.context_length
+    from docanalysis.llm.tokenizer_counter import TokenizerCounter
+
+    counter = TokenizerCounter(settings.model)
+    return counter, counter.context_length()

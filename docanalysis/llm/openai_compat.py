@@ -1,8 +1,9 @@
 """LanguageModel over an OpenAI-compatible HTTP server (vLLM in production, any such server).
 
-complete_json asks the server to enforce the schema (vLLM's structured outputs); servers that
-ignore `response_format` return free text, which the parser repairs or rejects. Tokens are
-counted with a local tokenizer when one is configured, else with vLLM's /tokenize endpoint.
+complete_json asks the server to enforce the schema (vLLM's structured outputs) through one of
+the request fields vLLM has accepted over its versions (STRUCTURED_OUTPUT_FIELDS); servers that
+ignore it return free text, which the parser repairs or rejects. Tokens are counted with a local
+tokenizer when one is configured, else with vLLM's /tokenize endpoint.
 """
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ from docanalysis.llm.transformers_local import (
     prompt_ids,
 )
 
+# How the schema travels, by the field a server reads:
+# - "response_format": OpenAI's {"type": "json_schema", ...}; vLLM accepts it from 0.6 to now.
+# - "structured_outputs": {"json": schema}, vLLM >= 0.10.2 (the current name of the field).
+# - "guided_json": vLLM < 0.12 only (deprecated in 0.10.2, removed in 0.12).
+STRUCTURED_OUTPUT_FIELDS = ("response_format", "structured_outputs", "guided_json")
+
+
+def structured_output_body(field: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The request-body fields that carry `schema` the way `field` names."""
+    if field == "response_format":
+        json_schema = {"name": "window_analysis", "schema": dict(schema), "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+    if field == "structured_outputs":
+        return {"structured_outputs": {"json": dict(schema)}}
+    if field == "guided_json":
+        return {"guided_json": dict(schema)}
+    raise ValueError(
+        f"unknown structured_output {field!r}: use one of {', '.join(STRUCTURED_OUTPUT_FIELDS)}"
+    )
+
 
 class OpenAICompatModel:
     """LanguageModel for POST {base_url}/chat/completions (base_url ends in /v1 usually)."""
@@ -32,7 +53,10 @@ class OpenAICompatModel:
         tokenizer: str = "",
         context_length: int | None = None,
         timeout_s: float = 600,
+        structured_output: str = "response_format",
     ) -> None:
+        structured_output_body(structured_output, {})  # refuse an unknown field name now
+        self.structured_output = structured_output
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.tokenizer = tokenizer
@@ -114,11 +138,8 @@ class OpenAICompatModel:
     def complete_json(
         self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int
     ) -> Completion:
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": "window_analysis", "schema": dict(schema), "strict": True},
-        }
-        return self._chat(messages, max_tokens, {"response_format": response_format})
+        extra = structured_output_body(self.structured_output, schema)
+        return self._chat(messages, max_tokens, extra)
 
     def complete_text(self, messages: Sequence[Message], max_tokens: int) -> Completion:
         return self._chat(messages, max_tokens, {})

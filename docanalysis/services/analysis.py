@@ -1,20 +1,31 @@
-"""The model step: one structured call per window, then the reduce and the grounding."""
+"""The model step: one structured call per window, then the reduce, the merge and the grounding."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from docanalysis.core.errors import ModelOutputError
-from docanalysis.core.grounding import ground
-from docanalysis.core.parsing import parse_window_output
+from docanalysis.core.grounding import merge_and_ground
+from docanalysis.core.parsing import parse_summary_output, parse_window_output
 from docanalysis.core.prompts import prompt_template_hash, window_messages, window_schema
 from docanalysis.core.provisions import split_provisions
-from docanalysis.core.summaries import clean_summary, reduce_messages, reduce_schema
-from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
-from docanalysis.core.types import ClauseRef, ExtractedDocument, GroundedClause, Provision
+from docanalysis.core.summaries import (
+    clean_sentences,
+    ground_summary,
+    reduce_messages,
+    reduce_schema,
+)
+from docanalysis.core.types import (
+    ClauseRef,
+    ExtractedDocument,
+    GroundedClause,
+    GroundingReport,
+    Provision,
+    SummarySentence,
+    WindowAnalysis,
+)
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading, transaction
 from docanalysis.services.pipeline import (
@@ -27,7 +38,6 @@ from docanalysis.services.pipeline import (
 )
 from docanalysis.services.runtime import Runtime
 
-CATEGORY_KEYS = [c.key for c in DEFAULT_CATEGORIES]
 Row = dict[str, Any]
 
 
@@ -36,6 +46,7 @@ def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
     run = claim(rt, run_id, ("analyzing",), "analyzing")
     if run is None:
         return False
+    started = time.monotonic()
     with reading(rt.engine) as conn:
         doc = load_document(conn, int(run.document_id))
         windows = list(repo.windows_of(conn, run_id))
@@ -46,13 +57,14 @@ def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
     for done, window in enumerate(windows):
         progress("analyzing", done, len(windows))
         if window.output_raw is None:
-            _analyze_window(
-                rt, run, doc, provisions[window.first_provision - 1 : window.last_provision], window
-            )
+            part = provisions[window.first_provision - 1 : window.last_provision]
+            _analyze_window(rt, run, doc, part, window)
         with transaction(rt.engine) as conn:
             repo.update_run(conn, run_id, stage_done=done + 1)
     progress("analyzing", len(windows), len(windows))
     _conclude(rt, run, doc, provisions)
+    with transaction(rt.engine) as conn:
+        repo.merge_usage(conn, run_id, seconds={"analyzing": round(time.monotonic() - started, 3)})
     return True
 
 
@@ -60,27 +72,44 @@ def _analyze_window(
     rt: Runtime, run: Any, doc: ExtractedDocument, provisions: Sequence[Provision], window: Any
 ) -> None:
     numbers = [p.number for p in provisions]
-    messages = window_messages(doc.text, provisions, DEFAULT_CATEGORIES)
-    schema = window_schema(numbers, DEFAULT_CATEGORIES)
+    keys = [c.key for c in rt.taxonomy]
     started = time.monotonic()
-    completion = rt.model.complete_json(messages, schema, rt.settings.output_tokens)
+    completion = rt.model.complete_json(
+        window_messages(doc.text, provisions, rt.taxonomy),
+        window_schema(numbers, rt.taxonomy),
+        rt.settings.output_tokens,
+    )
     seconds = round(time.monotonic() - started, 3)
     try:
-        result = parse_window_output(completion.text, numbers, CATEGORY_KEYS)
-        summary, clauses, problem = result.summary, result.clauses, ""
+        result = parse_window_output(completion.text, numbers, keys)
+        problem = ""
     except ModelOutputError as err:
         # Recorded with the raw text for audit; the window contributes nothing unverified.
-        summary, clauses, problem = "", (), err.reason
+        result, problem = WindowAnalysis((), ()), err.reason
+    usage = completion.usage
     with transaction(rt.engine) as conn:
         repo.save_window_output(
             conn,
             int(window.id),
             output_raw=completion.text,
-            summary=summary,
+            summary=" ".join(s.text for s in result.summary),
+            sentences=[{"text": s.text, "provisions": list(s.provisions)} for s in result.summary],
             clauses=[
-                {"category": c.category, "provision": c.provision, "value": c.value}
-                for c in clauses
+                {"category": c.category, "provisions": list(c.provisions), "value": c.value}
+                for c in result.clauses
             ],
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            seconds=seconds,
+        )
+        repo.merge_usage(
+            conn,
+            int(run.id),
+            add={
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "calls": 1,
+            },
         )
         run_event(
             conn,
@@ -92,32 +121,165 @@ def _analyze_window(
             prompt_template_sha256=prompt_template_hash(),
             input_sha256=window.input_sha256,
             output_sha256=sha256_text(completion.text),
-            prompt_tokens=completion.usage.prompt_tokens,
-            completion_tokens=completion.usage.completion_tokens,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
             seconds=seconds,
             problem=problem,
         )
 
 
-def _document_summary(rt: Runtime, parts: list[str]) -> str:
-    parts = [p for p in parts if p.strip()]
-    if len(parts) <= 1:
-        return clean_summary(parts[0]) if parts else ""
-    completion = rt.model.complete_json(
-        reduce_messages(parts), reduce_schema(), rt.settings.output_tokens
+def _stored_analysis(window: Any) -> WindowAnalysis:
+    sentences = tuple(
+        SummarySentence(s["text"], tuple(s["provisions"])) for s in (window.sentences or [])
     )
+    clauses = tuple(
+        ClauseRef(c["category"], tuple(c["provisions"]), c.get("value", ""))
+        for c in (window.clauses or [])
+    )
+    return WindowAnalysis(sentences, clauses)
+
+
+def _document_summary(
+    rt: Runtime, run_id: int, parts: list[tuple[SummarySentence, ...]]
+) -> tuple[SummarySentence, ...]:
+    """Map-reduce: one window's summary as it is; several are combined by one more call."""
+    parts = [p for p in parts if p]
+    if len(parts) <= 1:
+        return clean_sentences(parts[0]) if parts else ()
+    cited = sorted({n for part in parts for s in part for n in s.provisions})
+    completion = rt.model.complete_json(
+        reduce_messages(parts), reduce_schema(cited), rt.settings.output_tokens
+    )
+    with transaction(rt.engine) as conn:
+        repo.merge_usage(
+            conn,
+            run_id,
+            add={
+                "prompt_tokens": completion.usage.prompt_tokens,
+                "completion_tokens": completion.usage.completion_tokens,
+                "calls": 1,
+            },
+        )
     try:
-        return clean_summary(str(json.loads(completion.text)["summary"]))
-    except (ValueError, KeyError, TypeError):
-        return "\n\n".join(clean_summary(p) for p in parts)  # the parts, rather than nothing
+        return clean_sentences(parse_summary_output(completion.text))
+    except ModelOutputError:
+        return clean_sentences(tuple(s for part in parts for s in part))  # the parts instead
 
 
-def _finding_rows(run_id: int, summary: str, clauses: Sequence[GroundedClause]) -> list[Row]:
+def _conclude(
+    rt: Runtime, run: Any, doc: ExtractedDocument, provisions: tuple[Provision, ...]
+) -> None:
+    """Reduce, merge, ground, and record the findings (once) for the guard to screen."""
+    run_id = int(run.id)
+    with reading(rt.engine) as conn:
+        recorded = repo.count_findings(conn, run_id) > 0
+        windows = list(repo.windows_of(conn, run_id))
+    if not recorded:
+        results = [
+            # ._mapping: a column named "index" reads as tuple.index to a type checker
+            (
+                w._mapping["index"],
+                range(w.first_provision, w.last_provision + 1),
+                _stored_analysis(w),
+            )
+            for w in windows
+        ]
+        summary = ground_summary(
+            _document_summary(rt, run_id, [r[2].summary for r in results]),
+            {p.number for p in provisions},
+        )
+        clauses, report = merge_and_ground(
+            results, doc.text, provisions, [c.key for c in rt.taxonomy]
+        )
+        with transaction(rt.engine) as conn:
+            repo.add_findings(conn, _finding_rows(run_id, summary, clauses, provisions))
+            repo.update_run(
+                conn, run_id, dropped_refs=len(report.dropped), grounding=_report_json(report)
+            )
+            run_event(
+                conn,
+                run,
+                "run.analyzed",
+                clauses=len(clauses),
+                proposed=report.proposed,
+                verified=report.verified,
+                dropped_refs=len(report.dropped),
+                summary_sha256=sha256_text(" ".join(s.text for s in summary)),
+            )
+    with transaction(rt.engine) as conn:
+        total = repo.count_findings(conn, run_id)
+        repo.update_run(conn, run_id, state="guarding", stage_done=0, stage_total=total)
+
+
+def _report_json(report: GroundingReport) -> dict[str, Any]:
+    return {
+        "proposed": report.proposed,
+        "verified": report.verified,
+        "dropped": [
+            {
+                "window": d.window,
+                "category": d.category,
+                "provision": d.provision,
+                "value": d.value,
+                "why": d.why,
+            }
+            for d in report.dropped
+        ],
+    }
+
+
+def _citations(
+    summary: Sequence[SummarySentence], provisions: Sequence[Provision]
+) -> list[dict[str, Any]]:
+    """Each summary sentence with the provisions it cites, located (page and offsets)."""
+    by_number = {p.number: p for p in provisions}
+    return [
+        {
+            "text": s.text,
+            "provisions": [
+                {
+                    "n": n,
+                    "page": by_number[n].page,
+                    "start": by_number[n].start,
+                    "end": by_number[n].end,
+                }
+                for n in s.provisions
+            ],
+        }
+        for s in summary
+    ]
+
+
+def _finding_rows(
+    run_id: int,
+    summary: Sequence[SummarySentence],
+    clauses: Sequence[GroundedClause],
+    provisions: Sequence[Provision],
+) -> list[Row]:
     # Every row names every column: an executemany takes its columns from the first row.
-    blank = {"category": "", "page": None, "start": None, "end": None, "provision": None}
-    rows: list[Row] = [{**blank, "ordinal": 0, "kind": "summary", "text": summary, "value": ""}]
+    blank = {
+        "category": "",
+        "page": None,
+        "start": None,
+        "end": None,
+        "provision": None,
+        "windows": None,
+        "support": None,
+        "citations": None,
+    }
+    rows: list[Row] = [
+        {
+            **blank,
+            "ordinal": 0,
+            "kind": "summary",
+            "text": " ".join(s.text for s in summary),
+            "value": "",
+            "citations": _citations(summary, provisions),
+        }
+    ]
     rows += [
         {
+            **blank,
             "ordinal": i,
             "kind": "clause",
             "category": c.category,
@@ -127,39 +289,9 @@ def _finding_rows(run_id: int, summary: str, clauses: Sequence[GroundedClause]) 
             "end": c.end,
             "provision": c.provision,
             "value": c.value,
+            "windows": list(c.windows),
+            "support": c.support,
         }
         for i, c in enumerate(clauses, 1)
     ]
     return [{**row, "run_id": run_id, "status": "pending"} for row in rows]
-
-
-def _conclude(
-    rt: Runtime, run: Any, doc: ExtractedDocument, provisions: tuple[Provision, ...]
-) -> None:
-    """Reduce, ground, and record the findings (once) for the guard to screen."""
-    run_id = int(run.id)
-    with reading(rt.engine) as conn:
-        recorded = repo.count_findings(conn, run_id) > 0
-        windows = list(repo.windows_of(conn, run_id))
-    if not recorded:
-        summary = _document_summary(rt, [w.summary or "" for w in windows])
-        refs = [
-            ClauseRef(c["category"], int(c["provision"]), c.get("value", ""))
-            for w in windows
-            for c in (w.clauses or [])
-        ]
-        clauses, dropped = ground(refs, doc.text, provisions, CATEGORY_KEYS)
-        with transaction(rt.engine) as conn:
-            repo.add_findings(conn, _finding_rows(run_id, summary, clauses))
-            repo.update_run(conn, run_id, dropped_refs=dropped)
-            run_event(
-                conn,
-                run,
-                "run.analyzed",
-                clauses=len(clauses),
-                dropped_refs=dropped,
-                summary_sha256=sha256_text(summary),
-            )
-    with transaction(rt.engine) as conn:
-        total = repo.count_findings(conn, run_id)
-        repo.update_run(conn, run_id, state="guarding", stage_done=0, stage_total=total)

@@ -8,9 +8,11 @@ same rows, never duplicates: the queue is not the source of truth, the run row i
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
+from docanalysis.config import Settings
 from docanalysis.core.errors import ExtractionError
 from docanalysis.core.types import ExtractedDocument, Page
 from docanalysis.db import repositories as repo
@@ -77,26 +79,35 @@ def load_document(conn: Any, document_id: int) -> ExtractedDocument:
     return ExtractedDocument(doc.sha256, stored.text, pages, tuple(stored.warnings))
 
 
-def extract(rt: Runtime, run_id: int) -> bool:
-    """queued -> extracting -> windowing. True when the run moved on."""
+def read_document(settings: Settings, data: bytes, media_type: str) -> ExtractedDocument:
+    """The document's text and pages. PDFs are read in a sandboxed child process (time,
+    memory and page limits): a hostile file can exhaust a reader, never the worker."""
+    from docanalysis.core.extraction import extract_text
     from docanalysis.sandbox import extract_in_sandbox
 
+    if media_type == "text/plain":
+        return extract_text(data)
+    return extract_in_sandbox(
+        data,
+        timeout_s=settings.extract_timeout_s,
+        memory_mb=settings.extract_memory_mb,
+        max_pages=settings.extract_max_pages,
+    )
+
+
+def extract(rt: Runtime, run_id: int) -> bool:
+    """queued -> extracting -> windowing. True when the run moved on."""
     run = claim(rt, run_id, ("queued", "extracting"), "extracting")
     if run is None:
         return False
+    started = time.monotonic()
     with reading(rt.engine) as conn:
         doc = repo.document(conn, int(run.document_id))
     if doc is None:  # the run's document row is gone: nothing left to analyze
         fail(rt, run_id, "the document was removed before it could be analyzed", "missing")
         return False
-    settings = rt.settings
     try:
-        extracted = extract_in_sandbox(
-            rt.blobs.get(doc.sha256),
-            timeout_s=settings.extract_timeout_s,
-            memory_mb=settings.extract_memory_mb,
-            max_pages=settings.extract_max_pages,
-        )
+        extracted = read_document(rt.settings, rt.blobs.get(doc.sha256), doc.media_type)
     except ExtractionError as err:
         fail(rt, run_id, err.reason, err.code)
         return False
@@ -105,6 +116,7 @@ def extract(rt: Runtime, run_id: int) -> bool:
         repo.save_document_text(conn, int(doc.id), extracted.text, pages, list(extracted.warnings))
         repo.update_document(conn, int(doc.id), pages=len(pages), chars=len(extracted.text))
         repo.update_run(conn, run_id, state="windowing", warnings=list(extracted.warnings))
+        repo.merge_usage(conn, run_id, seconds={"extracting": round(time.monotonic() - started, 3)})
         run_event(
             conn,
             run,
@@ -117,37 +129,34 @@ def extract(rt: Runtime, run_id: int) -> bool:
     return True
 
 
-def window_budget(rt: Runtime) -> int:
-    """Tokens left for document text in one window: the model's context (capped at 128K) less
-    the prompt around the text, the output budget and a small margin for tokenizer seams."""
-    from docanalysis.core.prompts import window_messages
-    from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
-
-    model = rt.model
-    context = min(rt.settings.max_window_tokens, model.identity.context_length)
-    prompt = model.count_prompt_tokens(window_messages("", [], DEFAULT_CATEGORIES))
-    budget = int((context - prompt - rt.settings.output_tokens) * 0.97)
-    if budget < 256:
-        raise ValueError(f"the model's context ({context} tokens) leaves no room for text")
-    return budget
+def window_tokens(rt: Runtime) -> int:
+    """A window's whole size: the model's context, capped at 128K (and by the settings)."""
+    return min(rt.settings.max_window_tokens, rt.model.identity.context_length)
 
 
 def plan(rt: Runtime, run_id: int) -> bool:
     """windowing -> analyzing: cut the text into windows and record them (once)."""
-    from docanalysis.core.provisions import render_provisions, split_provisions
-    from docanalysis.core.windows import plan_windows
+    from docanalysis.core.provisions import render_provisions
+    from docanalysis.services.planning import plan_document, window_provisions
 
     run = claim(rt, run_id, ("windowing",), "windowing")
     if run is None:
         return False
+    started = time.monotonic()
     with reading(rt.engine) as conn:
         doc = load_document(conn, int(run.document_id))
         planned = bool(repo.windows_of(conn, run_id))
-    provisions = split_provisions(doc)
-    if not provisions:
-        fail(rt, run_id, "this PDF has no readable paragraphs to analyze", "no_text")
+    if not doc.text.strip():
+        fail(rt, run_id, "this document has no readable text to analyze", "no_text")
         return False
-    windows = () if planned else plan_windows(doc.text, provisions, rt.model, window_budget(rt))
+    result = plan_document(
+        doc,
+        rt.model,
+        rt.taxonomy,
+        window_tokens=window_tokens(rt),
+        output_tokens=rt.settings.output_tokens,
+        overlap=rt.settings.window_overlap,
+    )
     rows = [
         {
             "run_id": run_id,
@@ -158,22 +167,30 @@ def plan(rt: Runtime, run_id: int) -> bool:
             "end": w.end,
             "tokens": w.tokens,
             "input_sha256": sha256_text(
-                render_provisions(doc.text, provisions[w.first - 1 : w.last])
+                render_provisions(doc.text, window_provisions(result.provisions, w))
             ),
         }
-        for w in windows
+        for w in ([] if planned else result.windows)
     ]
     with transaction(rt.engine) as conn:
         repo.add_windows(conn, rows)
         total = len(repo.windows_of(conn, run_id))
         repo.update_run(conn, run_id, state="analyzing", stage_done=0, stage_total=total)
+        repo.merge_usage(
+            conn,
+            run_id,
+            document_tokens=result.usage.document_tokens,
+            seconds={"windowing": round(time.monotonic() - started, 3)},
+        )
         if rows:
             run_event(
                 conn,
                 run,
                 "run.windowed",
-                provisions=len(provisions),
+                provisions=len(result.provisions),
                 windows=len(rows),
                 tokens=[r["tokens"] for r in rows],
+                document_tokens=result.usage.document_tokens,
+                window_tokens=window_tokens(rt),
             )
     return True

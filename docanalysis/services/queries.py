@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 
-from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
 from docanalysis.db.repositories import Record
 from docanalysis.db.tables import FINAL_STATES
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
-from docanalysis.services.views import DocumentAnalysis, DocumentView, FindingView, RunStatus
-
-CATEGORY_NAMES = {c.key: c.name for c in DEFAULT_CATEGORIES}
+from docanalysis.services.views import (
+    CitedProvision,
+    DocumentAnalysis,
+    DocumentView,
+    FindingView,
+    RunStatus,
+    SummaryLine,
+)
 
 STATE_LABELS = {
     "queued": "Waiting to start",
@@ -89,12 +95,19 @@ def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunSt
         return _document_view(conn, _visible_document(conn, user_id, document_id)).status
 
 
-def _finding_view(row: Record) -> FindingView:
+def _sentences(citations: Any) -> tuple[SummaryLine, ...]:
+    return tuple(
+        SummaryLine(c["text"], tuple(CitedProvision(**p) for p in c["provisions"]))
+        for c in (citations or [])
+    )
+
+
+def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
     released = row.status == "released"
     return FindingView(
         kind=row.kind,
         category=row.category,
-        category_name=CATEGORY_NAMES.get(row.category, row.category),
+        category_name=names.get(row.category, row.category),
         # What the guard has not released is never shown, only that it is held.
         text=row.text if released else "",
         page=row.page,
@@ -105,6 +118,9 @@ def _finding_view(row: Record) -> FindingView:
         verdict=row.verdict or "",
         guard_categories=tuple(row.guard_categories or ()),
         guard_model=row.guard_model or "",
+        sentences=_sentences(row.citations) if released else (),
+        windows=tuple(row.windows or ()),
+        support=row.support,
     )
 
 
@@ -114,7 +130,8 @@ def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> Doc
         view = _document_view(conn, doc)
         run = repo.run(conn, view.status.run_id)
         assert run is not None
-        rows = [_finding_view(r) for r in repo.findings_of(conn, int(run.id))]
+        names = rt.category_names
+        rows = [_finding_view(r, names) for r in repo.findings_of(conn, int(run.id))]
     summaries = [f for f in rows if f.kind == "summary"]
     return DocumentAnalysis(
         document=view,
@@ -124,4 +141,6 @@ def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> Doc
         clauses=tuple(f for f in rows if f.kind == "clause"),
         warnings=tuple(run.warnings or ()),
         dropped_refs=int(run.dropped_refs),
+        usage=dict(run.usage or {}),
+        grounding=dict(run.grounding or {}),
     )

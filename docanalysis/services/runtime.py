@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from docanalysis.config import Settings, load_settings
 from docanalysis.core.ports import Guard, LanguageModel
+from docanalysis.core.types import ClauseCategory
 from docanalysis.db.engine import make_engine
 from docanalysis.services.blobs import BlobStore
 
@@ -34,6 +35,17 @@ class Runtime:
         from docanalysis.llm.factory import build_model
 
         return build_model(self.settings)
+
+    @cached_property
+    def taxonomy(self) -> tuple[ClauseCategory, ...]:
+        """The clause types: CUAD's 41, plus a firm's own from DOCANALYSIS_TAXONOMY_FILE."""
+        from docanalysis.taxonomy import load_taxonomy
+
+        return load_taxonomy(self.settings.taxonomy_file)
+
+    @property
+    def category_names(self) -> dict[str, str]:
+        return {c.key: c.name for c in self.taxonomy}
 
     @cached_property
     def guard(self) -> Guard:

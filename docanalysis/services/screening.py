@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from docanalysis.core.types import GuardVerdict
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading, transaction
 from docanalysis.services.pipeline import Progress, claim, no_progress, run_event, sha256_text
-from docanalysis.services.queries import CATEGORY_NAMES
 from docanalysis.services.runtime import Runtime
 
 SUMMARY_INSTRUCTION = "Summarize this contract for a lawyer."
 CLAUSE_INSTRUCTION = "Find the {name} clause in this contract and state its value."
 
 
-def guard_input(finding: Any) -> tuple[str, str]:
+def guard_input(finding: Any, names: dict[str, str]) -> tuple[str, str]:
     """The (instruction, response) pair the guard judges: what was asked, what is shown."""
     if finding.kind == "summary":
         return SUMMARY_INSTRUCTION, finding.text
-    name = CATEGORY_NAMES.get(finding.category, finding.category)
+    name = names.get(finding.category, finding.category)
     shown = finding.text if not finding.value else f"{finding.text}\nValue: {finding.value}"
     return CLAUSE_INSTRUCTION.format(name=name), shown
 
@@ -29,15 +29,18 @@ def screen(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
     run = claim(rt, run_id, ("guarding",), "guarding")
     if run is None:
         return False
+    started = time.monotonic()
     with reading(rt.engine) as conn:
         rows = list(repo.findings_of(conn, run_id))
     for done, finding in enumerate(rows):
         progress("guarding", done, len(rows))
         if finding.status == "pending":
-            _judge(rt, run, finding, rt.guard.classify(*guard_input(finding)))
+            _judge(rt, run, finding, rt.guard.classify(*guard_input(finding, rt.category_names)))
         with transaction(rt.engine) as conn:
             repo.update_run(conn, run_id, stage_done=done + 1)
     progress("guarding", len(rows), len(rows))
+    with transaction(rt.engine) as conn:
+        repo.merge_usage(conn, run_id, seconds={"guarding": round(time.monotonic() - started, 3)})
     _finish(rt, run)
     return True
 

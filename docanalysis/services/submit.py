@@ -14,24 +14,36 @@ from docanalysis.services.views import Actor, Submitted
 PDF_MAGIC = b"%PDF-"
 
 
-def validate_upload(filename: str, data: bytes, max_bytes: int) -> str:
-    """The cleaned file name, or Rejected with a sentence the user can act on."""
-    name = PurePath(filename.replace("\\", "/")).name.strip() or "document.pdf"
+PDF = "application/pdf"
+TEXT = "text/plain"
+
+
+def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
+    """The cleaned file name and its media type, or Rejected with a sentence the user can act
+    on. PDFs are recognised by their magic bytes, not the extension; a plain-text file by its
+    .txt name and UTF-8 content."""
+    name = PurePath(filename.replace("\\", "/")).name.strip()[:500] or "document.pdf"
     if not data:
         raise Rejected(f"{name} is empty")
     if len(data) > max_bytes:
         limit_mb = max_bytes // (1024 * 1024)
         raise Rejected(f"{name} is larger than the {limit_mb} MB limit")
-    # Magic bytes, not the extension: PDF readers accept a header within the first 1 KB.
-    if PDF_MAGIC not in data[:1024]:
-        raise Rejected(f"{name} is not a PDF")
-    return name[:500]
+    # PDF readers accept a header anywhere within the first 1 KB.
+    if PDF_MAGIC in data[:1024]:
+        return name, PDF
+    if name.lower().endswith(".txt"):
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Rejected(f"{name} is not UTF-8 text") from None
+        return name, TEXT
+    raise Rejected(f"{name} is not a PDF")
 
 
 def submit_document(
     rt: Runtime, actor: Actor, matter_id: int, filename: str, data: bytes
 ) -> Submitted:
-    name = validate_upload(filename, data, rt.settings.max_upload_bytes)
+    name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
     sha256 = rt.blobs.put(data)  # before the commit: a committed row always has its bytes
     with transaction(rt.engine) as conn:
         found = repo.matter(conn, matter_id)
@@ -47,7 +59,7 @@ def submit_document(
             sha256=sha256,
             original_name=name,
             size_bytes=len(data),
-            media_type="application/pdf",
+            media_type=media_type,
             uploaded_by=actor.user_id,
         )
         run_id = repo.create_run(conn, document_id)

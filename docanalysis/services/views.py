@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,22 @@ class DocumentView:
 
 
 @dataclass(frozen=True)
+class CitedProvision:
+    n: int
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """A sentence of the summary and the provisions it rests on."""
+
+    text: str
+    provisions: tuple[CitedProvision, ...] = ()
+
+
+@dataclass(frozen=True)
 class FindingView:
     kind: str  # "summary" or "clause"
     category: str  # clause category key ("" for the summary)
@@ -60,6 +77,9 @@ class FindingView:
     verdict: str  # safe, unsafe, held, "" while pending
     guard_categories: tuple[str, ...]
     guard_model: str
+    sentences: tuple[SummaryLine, ...] = ()  # a summary's sentences (empty while held)
+    windows: tuple[int, ...] = ()  # a clause: the windows that proposed it
+    support: int | None = None  # a clause: windows that proposed its value
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,8 @@ class DocumentAnalysis:
     clauses: tuple[FindingView, ...]
     warnings: tuple[str, ...]
     dropped_refs: int
+    usage: dict[str, Any] = field(default_factory=dict)  # tokens, calls, seconds per stage
+    grounding: dict[str, Any] = field(default_factory=dict)  # proposed, verified, dropped
 
 
 @dataclass(frozen=True)

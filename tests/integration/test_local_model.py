@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -10,8 +11,7 @@ import pytest
 
 from docanalysis.core.parsing import parse_window_output
 from docanalysis.core.prompts import window_messages, window_schema
-from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
-from docanalysis.core.types import Message, Provision
+from docanalysis.core.types import ClauseCategory, Message, Provision
 from docanalysis.llm.transformers_local import LocalModel
 
 pytestmark = pytest.mark.slow
@@ -24,9 +24,25 @@ CONTRACT = (
 FIRST_NUMBER = 10  # provisions deeper in a document do not start at 1
 
 
+def cuad_categories() -> tuple[ClauseCategory, ...]:
+    """The 41 CUAD categories, built here from the CSV (keys from the names, text values)."""
+    with (CUAD / "category_descriptions.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    categories = []
+    for row in rows:
+        name = row[0].removeprefix("Category: ").strip()
+        key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+        description = row[1].removeprefix("Description: ").strip()
+        categories.append(ClauseCategory(key, name, description))
+    return tuple(categories)
+
+
+CATEGORIES = cuad_categories()
+
+
 def paragraphs(path: Path, count: int) -> tuple[str, list[Provision]]:
     text = path.read_text(encoding="utf-8")
-    provisions = []
+    provisions: list[Provision] = []
     for match in re.finditer(r"[^\n]+", text):
         provisions.append(
             Provision(FIRST_NUMBER + len(provisions), match.start(), match.end(), page=1)
@@ -51,22 +67,24 @@ def test_identity(model: LocalModel) -> None:
 def test_complete_json_fits_the_window_schema(model: LocalModel) -> None:
     text, provisions = paragraphs(CONTRACT, 6)
     numbers = [p.number for p in provisions]
-    keys = [c.key for c in DEFAULT_CATEGORIES]
-    messages = window_messages(text, provisions, DEFAULT_CATEGORIES)
-    schema = window_schema(numbers, DEFAULT_CATEGORIES, max_clauses=3, summary_chars=200)
+    keys = [c.key for c in CATEGORIES]
+    messages = window_messages(text, provisions, CATEGORIES)
+    schema = window_schema(numbers, CATEGORIES, max_clauses=3, max_sentences=2, sentence_chars=160)
 
-    completion = model.complete_json(messages, schema, max_tokens=200)
+    completion = model.complete_json(messages, schema, max_tokens=240)
 
     data = json.loads(completion.text)  # the grammar makes it valid JSON without repair
     assert set(data) == {"summary", "clauses"}
-    assert len(data["summary"]) <= 200 and len(data["clauses"]) <= 3
-    analysis = parse_window_output(completion.text, numbers, keys)
-    assert analysis.summary == data["summary"].strip()
+    assert len(data["summary"]) <= 2 and len(data["clauses"]) <= 3
+    analysis = parse_window_output(completion.text, numbers, CATEGORIES)
+    assert [s.text for s in analysis.summary] == [s["text"].strip() for s in data["summary"]]
+    for sentence in analysis.summary:
+        assert len(sentence.text) <= 160 and set(sentence.provisions) <= set(numbers)
     for clause in analysis.clauses:
-        assert clause.category in keys and clause.provision in numbers
-        assert len(clause.value) <= 120
+        assert clause.category in keys and 1 <= len(clause.provisions) <= 4
+        assert set(clause.provisions) <= set(numbers) and len(clause.value) <= 120
     assert completion.usage.prompt_tokens == model.count_prompt_tokens(messages)
-    assert 0 < completion.usage.completion_tokens <= 200
+    assert 0 < completion.usage.completion_tokens <= 240
 
 
 def test_token_counts_match_the_tokenizer(model: LocalModel) -> None:

@@ -25,13 +25,19 @@ import pytest
 from docanalysis.core.errors import DocAnalysisError, ModelOutputError, ModelUnavailableError
 from docanalysis.core.parsing import parse_window_output
 from docanalysis.core.prompts import window_messages, window_schema
-from docanalysis.core.taxonomy import DEFAULT_CATEGORIES
-from docanalysis.core.types import Message, Provision
+from docanalysis.core.types import ClauseCategory, Message, Provision
 from docanalysis.llm.convert import export_bundled
 from docanalysis.llm.openai_compat import OpenAICompatModel
 from docanalysis.llm.transformers_local import LocalModel
 
 QUESTION = [Message("user", "What is a contract? Answer in one sentence.")]
+CATEGORIES = (
+    ClauseCategory("parties", "Parties", "The parties who signed the contract", "parties"),
+    ClauseCategory("agreement_date", "Agreement Date", "The date of the contract", "date"),
+    ClauseCategory(
+        "governing_law", "Governing Law", "Which state's law governs the contract?", "jurisdiction"
+    ),
+)
 
 
 def free_port() -> int:
@@ -112,6 +118,50 @@ def test_request_body_and_vllm_endpoints() -> None:
     )
 
 
+def chat_body(structured_output: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The body complete_json sends when the server is configured with `structured_output`."""
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        message = {"role": "assistant", "content": "{}"}
+        return httpx.Response(200, json={"choices": [{"message": message}]})
+
+    mocked(handler, structured_output=structured_output).complete_json(QUESTION, schema, 8)
+    return bodies[0]
+
+
+def test_structured_output_fields_for_each_vllm_generation() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer", "enum": [1, 2]}}}
+    common = {
+        "model": "m",
+        "messages": [{"role": "user", "content": QUESTION[0].content}],
+        "temperature": 0,
+        "max_tokens": 8,
+    }
+    assert chat_body("response_format", schema) == {
+        **common,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "window_analysis", "schema": schema, "strict": True},
+        },
+    }
+    assert chat_body("structured_outputs", schema) == {
+        **common,
+        "structured_outputs": {"json": schema},
+    }
+    assert chat_body("guided_json", schema) == {**common, "guided_json": schema}
+
+
+def test_unknown_structured_output_field_is_refused() -> None:
+    with pytest.raises(ValueError) as caught:
+        OpenAICompatModel("http://model.test/v1", "m", structured_output="guided_decoding")
+    assert str(caught.value) == (
+        "unknown structured_output 'guided_decoding': use one of "
+        "response_format, structured_outputs, guided_json"
+    )
+
+
 def test_unknown_context_length_is_an_error() -> None:
     model = mocked(lambda request: httpx.Response(200, json={"data": [{"id": "m"}]}))
     with pytest.raises(DocAnalysisError, match="context length"):
@@ -182,12 +232,11 @@ def test_complete_json_is_not_enforced_by_transformers_serve(
 ) -> None:
     text = "The Agreement is governed by Delaware law.\nThis Agreement starts on July 1, 2017.\n"
     provisions = [Provision(1, 0, 43, 1), Provision(2, 43, len(text), 1)]
-    messages = window_messages(text, provisions, DEFAULT_CATEGORIES)
-    schema = window_schema([1, 2], DEFAULT_CATEGORIES)
+    messages = window_messages(text, provisions, CATEGORIES)
+    schema = window_schema([1, 2], CATEGORIES)
     served = remote.complete_json(messages, schema, 48)
     # The server ignored response_format: its answer is the plain greedy one.
     assert served.text == LocalModel(str(exported)).complete_text(messages, 48).text
-    keys = [c.key for c in DEFAULT_CATEGORIES]
     with pytest.raises(ModelOutputError) as caught:
-        parse_window_output(served.text, [1, 2], keys)
+        parse_window_output(served.text, [1, 2], CATEGORIES)
     assert caught.value.raw == served.text

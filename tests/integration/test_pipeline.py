@@ -19,7 +19,7 @@ from docanalysis.services.runtime import Runtime, build_runtime
 from docanalysis.services.steps import advance, current_state, run_to_end
 from docanalysis.services.submit import submit_document
 from docanalysis.services.views import Actor
-from tests.conftest import PDFS, THREE_PAGE_CONTRACT
+from tests.conftest import CUAD, PDFS, THREE_PAGE_CONTRACT
 from tests.support.fakes import FixedGuard, KeywordModel
 from workers.queue import InProcessQueue
 
@@ -93,7 +93,7 @@ def test_clause_offsets_index_the_extracted_text(db_url: str, tmp_path: Path) ->
 def test_small_context_gives_several_windows_and_a_reduced_summary(
     db_url: str, tmp_path: Path
 ) -> None:
-    rt = runtime(db_url, tmp_path, FixedGuard("safe"), context=700)
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), context=1650)
     document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
     assert run_to_end(rt, run_id) == "done"
     with reading(rt.engine) as conn:
@@ -175,3 +175,83 @@ def test_another_users_document_is_not_found(db_url: str, tmp_path: Path) -> Non
     document_id, _ = submit(rt, THREE_PAGE_CONTRACT)
     with pytest.raises(NotFound):
         document_status(rt, 2, document_id)
+
+
+def test_usage_and_grounding_report_are_recorded(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), context=1650)
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    analysis = document_analysis(rt, None, document_id)
+    model: KeywordModel = rt.model  # type: ignore[assignment]
+    windows = len(model.calls) - 1  # one call per window, then the reduce
+    assert windows >= 2
+    usage = analysis.usage
+    assert usage["calls"] == windows + 1
+    assert usage["prompt_tokens"] == sum(model.count_prompt_tokens(m) for m in model.calls)
+    assert usage["completion_tokens"] == 20 * (windows + 1)
+    assert usage["document_tokens"] == model.count_tokens(document_texts_of(rt, document_id))
+    assert set(usage["seconds"]) == {"extracting", "windowing", "analyzing", "guarding"}
+    report = analysis.grounding
+    # Each window cites provision 99999, which does not exist: dropped, kept for audit.
+    assert [(d["window"], d["provision"], d["why"]) for d in report["dropped"]] == [
+        (w, 99999, "unknown provision") for w in range(windows)
+    ]
+    assert report["verified"] == len(analysis.clauses)
+    assert analysis.dropped_refs == windows
+
+
+def test_overlapping_windows_give_one_finding_seen_by_both(db_url: str, tmp_path: Path) -> None:
+    # 1600 tokens: two windows sharing provision 7, which names an LLC (a fake keyword).
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), context=1600)
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    with reading(rt.engine) as conn:
+        windows = conn.execute(select(analysis_windows).order_by(analysis_windows.c.index)).all()
+    shared = windows[0].last_provision  # in both the first and the second window
+    clauses = document_analysis(rt, None, document_id).clauses
+    keys = [(c.category, c.start) for c in clauses]
+    assert len(keys) == len(set(keys))  # one finding per (category, provision)
+    in_overlap = [c for c in clauses if c.windows == (0, 1)]
+    proposed_twice = {
+        (c["category"], c["provisions"][0])
+        for c in windows[0].clauses
+        if c["provisions"][0] == shared
+    }
+    assert proposed_twice  # the fake proposes a clause in the shared provision
+    assert len(in_overlap) == len(proposed_twice)
+    assert all(c.support == 2 for c in in_overlap)
+
+
+def test_summary_sentences_cite_located_provisions(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    run_to_end(rt, run_id)
+    summary = document_analysis(rt, None, document_id).summary
+    assert summary is not None
+    (line,) = summary.sentences
+    assert line.text == "Provisions 1 to 15."
+    assert [(p.n, p.page, p.start) for p in line.provisions] == [(1, 1, 0)]
+
+
+def test_a_plain_text_contract_is_analyzed(db_url: str, tmp_path: Path) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    source = CUAD / "contracts_txt" / f"{THREE_PAGE_CONTRACT.stem}.txt"
+    document_id, run_id = submit(rt, source)
+    assert run_to_end(rt, run_id) == "done"
+    analysis = document_analysis(rt, None, document_id)
+    text = source.read_text(encoding="utf-8-sig")
+    assert analysis.document.pages == 1
+    assert analysis.document.chars == len(document_texts_of(rt, document_id))
+    for clause in analysis.clauses:
+        assert clause.text in text
+
+
+def document_texts_of(rt: Runtime, document_id: int) -> str:
+    from docanalysis.db.tables import document_texts
+
+    with reading(rt.engine) as conn:
+        return str(
+            conn.execute(
+                select(document_texts.c.text).where(document_texts.c.document_id == document_id)
+            ).scalar_one()
+        )

@@ -233,9 +233,22 @@ def test_status_json_shape_while_queued_and_when_failed(web: Runtime) -> None:
 def _finish_with_findings(rt: Runtime, run_id: int) -> None:
     """Arrange a finished run: a released summary, a released clause on page 1, a held one."""
     rows = [
-        dict(kind="summary", category="", text="A manufacturing agreement.", page=None),
-        dict(kind="clause", category="governing_law", text="laws of Delaware", page=1),
-        dict(kind="clause", category="governing_law", text="HIDDEN WORDS", page=2),
+        dict(
+            kind="summary",
+            category="",
+            text="A manufacturing agreement.",
+            page=None,
+            citations=[
+                {
+                    "text": "A manufacturing agreement.",
+                    "provisions": [{"n": 1, "page": 1, "start": 0, "end": 40}],
+                }
+            ],
+        ),
+        dict(
+            kind="clause", category="governing_law", text="laws of Delaware", page=1, citations=None
+        ),
+        dict(kind="clause", category="governing_law", text="HIDDEN WORDS", page=2, citations=None),
     ]
     with transaction(rt.engine) as conn:
         repo.add_findings(
@@ -272,8 +285,11 @@ def test_document_page_shows_summary_and_clauses_with_pages(web: Runtime) -> Non
     page = client.get(f"/documents/{doc.id}/")
     assert page.status_code == 200
     assert "<h1>supply.pdf</h1>" in page.text
-    assert '<p class="summary">A manufacturing agreement.</p>' in page.text
-    name = queries.CATEGORY_NAMES["governing_law"]
+    assert (
+        '<p class="summary">A manufacturing agreement. <span class="cite" '
+        'title="provision 1, characters 0–40">§1 · p. 1</span> </p>'
+    ) in page.text
+    name = web.category_names["governing_law"]
     assert f"<h3>{escape(name)}</h3>" in page.text
     assert '<span class="page">p. 1</span>' in page.text
     assert '<blockquote class="source">laws of Delaware</blockquote>' in page.text

@@ -34,19 +34,23 @@ class KeywordModel:
         self, messages: Sequence[Message], schema: Mapping[str, Any], max_tokens: int
     ) -> Completion:
         self.calls.append(messages)
-        if "summary" in schema["properties"] and "clauses" not in schema["properties"]:
-            return Completion(json.dumps({"summary": "Whole document summary."}))
+        usage = Usage(self.count_prompt_tokens(messages), 20)
+        if "clauses" not in schema["properties"]:  # the reduce call
+            cited = schema["properties"]["summary"]["items"]["properties"]["provisions"]
+            first = cited["items"]["enum"][:1]
+            summary = [{"text": "Whole document summary.", "provisions": first}]
+            return Completion(json.dumps({"summary": summary}), usage)
         provisions = PROVISION_LINE.findall(messages[-1].content)
         clauses = [
-            {"category": category, "provision": int(number), "value": body[:40]}
+            {"category": category, "provisions": [int(number)], "value": body[:40]}
             for number, body in provisions
             for keyword, category in KEYWORDS.items()
             if keyword in body
         ]
-        clauses.append({"category": "parties", "provision": MISSING_PROVISION, "value": ""})
+        clauses.append({"category": "parties", "provisions": [MISSING_PROVISION], "value": ""})
         first, last = provisions[0][0], provisions[-1][0]
-        summary = f"Provisions {first} to {last}."
-        return Completion(json.dumps({"summary": summary, "clauses": clauses}), Usage(10, 20))
+        summary = [{"text": f"Provisions {first} to {last}.", "provisions": [int(first)]}]
+        return Completion(json.dumps({"summary": summary, "clauses": clauses}), usage)
 
     def complete_text(self, messages: Sequence[Message], max_tokens: int) -> Completion:
         return Completion("text")

@@ -205,3 +205,38 @@ def test_when_every_page_fails_the_pdf_is_damaged(monkeypatch: pytest.MonkeyPatc
     assert caught.value.reason == (
         "this PDF is damaged and cannot be read (its internal structure is invalid)"
     )
+
+
+def test_plain_text_pages_split_at_form_feeds() -> None:
+    from docanalysis.core.extraction import extract_text
+
+    doc = extract_text("\ufeffFirst page.\r\nLine two.\fSecond page.\f".encode())
+    assert doc.text == "First page.\nLine two.\n\nSecond page."
+    assert [(p.number, p.start, p.end) for p in doc.pages] == [(1, 0, 23), (2, 23, 35)]
+    assert (
+        doc.sha256
+        == hashlib.sha256("\ufeffFirst page.\r\nLine two.\fSecond page.\f".encode()).hexdigest()
+    )
+
+
+def test_plain_text_must_be_utf8_and_not_empty() -> None:
+    from docanalysis.core.extraction import extract_text
+
+    with pytest.raises(ExtractionError) as caught:
+        extract_text(b"caf\xe9")
+    assert (caught.value.code, caught.value.reason) == (
+        "not_text",
+        "this text file is not UTF-8 text; save it as UTF-8 and upload it again",
+    )
+    with pytest.raises(ExtractionError) as caught:
+        extract_text(b"  \n")
+    assert caught.value.code == "empty"
+
+
+def test_plain_text_offsets_index_the_file_as_it_is() -> None:
+    from docanalysis.core.extraction import extract_text
+
+    raw = "1. Term.  \nThe term is\x0bfive years.\t\n"
+    doc = extract_text(raw.encode())
+    assert doc.text == "1. Term.  \nThe term is five years.\t\n"
+    assert len(doc.text) == len(raw)

@@ -3,21 +3,23 @@ from __future__ import annotations
 import pytest
 
 from docanalysis.core.errors import ModelOutputError
-from docanalysis.core.parsing import parse_window_output
-from docanalysis.core.types import ClauseRef, WindowAnalysis
+from docanalysis.core.parsing import parse_summary_output, parse_window_output
+from docanalysis.core.types import ClauseCategory, ClauseRef, SummarySentence, WindowAnalysis
 
 KEYS = {"governing_law", "parties", "anti_assignment"}
 NUMBERS = [3, 4, 5]
 GOOD = (
-    '{"summary": "A supply deal.", "clauses": ['
-    '{"category": "governing_law", "provision": 4, "value": "New York, USA"}, '
-    '{"category": "parties", "provision": 3, "value": "Acme; Beta"}]}'
+    '{"summary": [{"text": "A supply deal.", "provisions": [3]}, '
+    '{"text": "New York law.", "provisions": [4, 5]}], "clauses": ['
+    '{"category": "governing_law", "provisions": [4], "value": "New York, USA"}, '
+    '{"category": "parties", "provisions": [3, 5], "value": "Acme; Beta"}]}'
 )
+SUMMARY = (SummarySentence("A supply deal.", (3,)), SummarySentence("New York law.", (4, 5)))
 EXPECTED = WindowAnalysis(
-    summary="A supply deal.",
+    summary=SUMMARY,
     clauses=(
-        ClauseRef("governing_law", 4, "New York, USA"),
-        ClauseRef("parties", 3, "Acme; Beta"),
+        ClauseRef("governing_law", (4,), "New York, USA"),
+        ClauseRef("parties", (3, 5), "Acme; Beta"),
     ),
 )
 
@@ -33,42 +35,70 @@ def test_code_fence_and_prose_are_stripped() -> None:
 
 
 def test_truncated_answer_drops_only_the_unfinished_clause() -> None:
-    raw = GOOD[: GOOD.index('"parties"') + 20]  # cut inside the second clause
+    raw = GOOD[: GOOD.index('"parties"') + 20]  # cut inside the second clause's provisions
     assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis(
-        summary="A supply deal.", clauses=(ClauseRef("governing_law", 4, "New York, USA"),)
+        summary=SUMMARY, clauses=(ClauseRef("governing_law", (4,), "New York, USA"),)
     )
 
 
 def test_truncated_right_after_the_list_opened() -> None:
-    raw = '{"summary": "Short.", "clauses": [{"category": "par'
-    assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis("Short.", ())
+    raw = '{"summary": [], "clauses": [{"category": "par'
+    assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis((), ())
 
 
-def test_truncated_summary_is_not_repaired() -> None:
-    raw = '{"summary": "The parties agree that the gover'
+def test_truncated_before_the_clauses_is_not_repaired() -> None:
+    # The clauses were never written: a silent "no clauses" would hide the loss.
+    raw = '{"summary": [{"text": "A supply deal.", "provisions": [3]}, {"text": "The gov'
     with pytest.raises(ModelOutputError) as caught:
         parse_window_output(raw, NUMBERS, KEYS)
     assert caught.value.raw == raw
     assert caught.value.code == "model_output_invalid"
+    assert caught.value.reason == "The model's answer lacks a list of clauses."
 
 
-def test_types_are_coerced_and_unknown_provisions_kept() -> None:
+def test_types_are_coerced_unknowns_kept_duplicates_removed() -> None:
     raw = (
-        '{"summary": " Terms. ", "clauses": ['
-        '{"category": "Governing Law", "provision": "4", "value": null}, '
-        '{"category": "anti_assignment", "provision": 99.0, "value": true}, '
-        '{"category": "parties", "provision": "[5]", "value": " Acme "}, '
-        '{"category": "parties", "provision": "[5]", "value": " Acme "}, '
-        '{"category": "warranty", "provision": 3, "value": "x"}, '
-        '{"category": "parties", "provision": "section five", "value": "x"}, '
+        '{"summary": [{"text": " Terms. ", "provisions": ["4", 4, "x"]}, {"text": 3}], '
+        '"clauses": ['
+        '{"category": "Governing Law", "provisions": ["4", 4.0], "value": null}, '
+        '{"category": "anti_assignment", "provisions": [99.0, true], "value": true}, '
+        '{"category": "parties", "provisions": ["[5]"], "value": " Acme "}, '
+        '{"category": "parties", "provisions": [5], "value": "Acme"}, '
+        '{"category": "warranty", "provisions": [3], "value": "x"}, '
+        '{"category": "parties", "provision": 3, "value": "singular key"}, '
+        '{"category": "parties", "provisions": ["section five"], "value": "x"}, '
+        '{"category": "", "provisions": [3], "value": "x"}, '
         '"not an object"]}'
     )
     assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis(
-        summary="Terms.",
+        summary=(SummarySentence("Terms.", (4,)),),
         clauses=(
-            ClauseRef("governing_law", 4, ""),
-            ClauseRef("anti_assignment", 99, "True"),
-            ClauseRef("parties", 5, "Acme"),
+            ClauseRef("governing_law", (4,), ""),
+            ClauseRef("anti_assignment", (99,), "True"),
+            ClauseRef("parties", (5,), "Acme"),
+            ClauseRef("warranty", (3,), "x"),  # unknown: grounding drops and counts it
+            ClauseRef("parties", (3,), "singular key"),
+        ),
+    )
+
+
+def test_category_names_map_to_keys() -> None:
+    categories = [
+        ClauseCategory("law", "Governing Law", "Which law?", "jurisdiction"),
+        ClauseCategory("rofr", "Rofr/Rofo/Rofn", "First refusal?", "yes_no"),
+    ]
+    raw = (
+        '{"summary": "One string summary.", "clauses": ['
+        '{"category": "governing law", "provisions": [4], "value": "NY"}, '
+        '{"category": "ROFR/ROFO/ROFN", "provisions": [5], "value": "yes"}, '
+        '{"category": "LAW", "provisions": [3], "value": "NY"}]}'
+    )
+    assert parse_window_output(raw, NUMBERS, categories) == WindowAnalysis(
+        summary=(SummarySentence("One string summary."),),
+        clauses=(
+            ClauseRef("law", (4,), "NY"),
+            ClauseRef("rofr", (5,), "yes"),
+            ClauseRef("law", (3,), "NY"),
         ),
     )
 
@@ -79,12 +109,45 @@ def test_types_are_coerced_and_unknown_provisions_kept() -> None:
         "",
         "I cannot help with that.",
         "[1, 2, 3]",
-        '{"summary": "no clauses key"}',
+        '{"summary": []}',
         '{"summary": 3, "clauses": []}',
-        '{"summary": "x", "clauses": {}}',
+        '{"clauses": []}',
+        '{"summary": [], "clauses": {}}',
     ],
 )
 def test_invalid_answers_raise_with_raw_kept(raw: str) -> None:
     with pytest.raises(ModelOutputError) as caught:
         parse_window_output(raw, NUMBERS, KEYS)
     assert caught.value.raw == raw
+
+
+def test_summary_output() -> None:
+    raw = '{"summary": [{"text": "Acme sells.", "provisions": [12, "14", 12]}, "Bare."]}'
+    assert parse_summary_output(raw) == (
+        SummarySentence("Acme sells.", (12, 14)),
+        SummarySentence("Bare."),
+    )
+
+
+def test_truncated_summary_output_keeps_the_complete_sentences() -> None:
+    raw = '```json\n{"summary": [{"text": "Acme sells.", "provisions": [12]}, {"text": "Be'
+    assert parse_summary_output(raw) == (SummarySentence("Acme sells.", (12,)),)
+
+
+@pytest.mark.parametrize("raw", ['{"text": "x"}', "no json", '{"summary": {"text": "x"}}'])
+def test_invalid_summary_output_raises(raw: str) -> None:
+    with pytest.raises(ModelOutputError) as caught:
+        parse_summary_output(raw)
+    assert caught.value.raw == raw
+
+
+def test_a_value_of_punctuation_alone_is_no_value() -> None:
+    raw = (
+        '{"summary": [], "clauses": [{"category": "governing_law", "provisions": [2], '
+        '"value": "}}, {"}, {"category": "parties", "provisions": [1], "value": " Acme Inc "}]}'
+    )
+    result = parse_window_output(raw, [1, 2], ["governing_law", "parties"])
+    assert [(c.category, c.value) for c in result.clauses] == [
+        ("governing_law", ""),
+        ("parties", "Acme Inc"),
+    ]

@@ -178,3 +178,68 @@ def test_cuad_pdf_provisions_carry_the_page_of_their_first_word() -> None:
     assert by_opening["16. GOVERNIN"].page == 17
     # List items after "; and" open their own provisions.
     assert "(b) not to d" in by_opening
+
+
+def test_a_lead_in_and_its_list_items_form_one_provision() -> None:
+    doc = one_page(
+        "18.1 Assignment. Datec must not assign this agreement unless Datec\n\n"
+        "(a) is not in breach of this agreement;\n\n"
+        "(b) obtains the prior written consent of the BSP; and\n\n"
+        "(c) remains bound by this agreement,\n\n"
+        "provided that notice is given.\n\n"
+        "18.2 Change of Control. The BSP may terminate on notice:\n\n"
+        "(i) if Datec is acquired; or\n\n"
+        "(ii) if Datec is insolvent.\n\n"
+        "18.3 Costs. Each party bears its own costs.\n"
+    )
+
+    assert texts(doc, split_provisions(doc)) == [
+        "18.1 Assignment. Datec must not assign this agreement unless Datec\n\n"
+        "(a) is not in breach of this agreement;\n\n"
+        "(b) obtains the prior written consent of the BSP; and\n\n"
+        "(c) remains bound by this agreement,\n\n"
+        "provided that notice is given.",
+        "18.2 Change of Control. The BSP may terminate on notice:\n\n"
+        "(i) if Datec is acquired; or\n\n(ii) if Datec is insolvent.",
+        "18.3 Costs. Each party bears its own costs.",
+    ]
+
+
+def test_numbered_items_nest_under_their_section_and_stop_at_the_next_one() -> None:
+    doc = one_page(
+        "4. Vendor Obligations. Vendor agrees:\n4.1. To deliver samples;\n"
+        "4.2. To advertise the Distributor.\n5. Purchase. Distributor buys 100 units.\n"
+    )
+
+    assert texts(doc, split_provisions(doc)) == [
+        "4. Vendor Obligations. Vendor agrees:\n4.1. To deliver samples;\n"
+        "4.2. To advertise the Distributor.",
+        "5. Purchase. Distributor buys 100 units.",
+    ]
+
+
+def test_a_list_longer_than_the_limit_keeps_its_items_apart() -> None:
+    item = "the Supplier shall keep records of every delivery made"
+    doc = one_page(f"The Supplier agrees:\n(a) {item};\n(b) {item};\n(c) {item}.\n")
+
+    provisions = split_provisions(doc, max_chars=150)
+
+    # The lead-in alone is too short to cite: it joins the first item, as any heading would.
+    assert texts(doc, provisions) == [
+        f"The Supplier agrees:\n(a) {item};",
+        f"(b) {item};",
+        f"(c) {item}.",
+    ]
+    assert_well_formed(doc, provisions, 150)
+
+
+def test_the_agreement_opening_does_not_swallow_the_first_sections() -> None:
+    doc = one_page(
+        "NOW, THEREFORE, the parties agree as follows:\n\n1. Term. One year.\n\n2. Fees. None.\n"
+    )
+
+    assert texts(doc, split_provisions(doc)) == [
+        "NOW, THEREFORE, the parties agree as follows:",
+        "1. Term. One year.",
+        "2. Fees. None.",
+    ]
