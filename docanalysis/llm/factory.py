@@ -20,6 +20,7 @@ def build_model(settings: Settings) -> LanguageModel:
             api_key=settings.openai_api_key,
             tokenizer=settings.tokenizer,
             context_length=settings.model_context or None,
+            structured_output=settings.structured_output,
         )
     if settings.model_backend == "local":
         from docanalysis.llm.transformers_local import LocalModel

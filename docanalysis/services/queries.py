@@ -17,6 +17,7 @@ from docanalysis.services.views import (
     DocumentAnalysis,
     DocumentView,
     FindingView,
+    ProvisionView,
     RunStatus,
     SummaryLine,
 )
@@ -143,4 +144,30 @@ def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> Doc
         dropped_refs=int(run.dropped_refs),
         usage=dict(run.usage or {}),
         grounding=dict(run.grounding or {}),
+    )
+
+
+def provision(rt: Runtime, user_id: int | None, document_id: int, number: int) -> ProvisionView:
+    """Provision `number` of the document, as the model saw it numbered (NotFound otherwise)."""
+    from docanalysis.core.provisions import split_provisions
+    from docanalysis.services.pipeline import load_document
+
+    with reading(rt.engine) as conn:
+        doc = _visible_document(conn, user_id, document_id)
+        try:
+            extracted = load_document(conn, document_id)
+        except LookupError:
+            raise NotFound("this document has no text yet") from None
+    provisions = split_provisions(extracted)
+    if not 1 <= number <= len(provisions):
+        raise NotFound(f"this document has no provision {number}")
+    p = provisions[number - 1]
+    return ProvisionView(
+        document_id,
+        doc.original_name,
+        p.number,
+        p.page,
+        p.start,
+        p.end,
+        extracted.text[p.start : p.end],
     )

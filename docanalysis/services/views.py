@@ -99,3 +99,16 @@ class DocumentAnalysis:
 class Submitted:
     document_id: int
     run_id: int
+
+
+@dataclass(frozen=True)
+class ProvisionView:
+    """A numbered provision of a document: the source's own text, with page and offsets."""
+
+    document_id: int
+    document_name: str
+    n: int
+    page: int
+    start: int
+    end: int
+    text: str

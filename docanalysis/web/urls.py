@@ -27,6 +27,11 @@ urlpatterns = [
     path("matters/<int:matter_id>/", matters.detail, name="matter"),
     path("matters/<int:matter_id>/documents/", documents.upload, name="document-upload"),
     path("documents/<int:document_id>/", documents.detail, name="document"),
+    path(
+        "documents/<int:document_id>/provisions/<int:number>/",
+        documents.provision,
+        name="provision",
+    ),
     path("documents/<int:document_id>/status.json", documents.status, name="document-status"),
     # Two small files; served here so the embedded profile needs no separate web server.
     re_path(

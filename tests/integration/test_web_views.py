@@ -286,8 +286,9 @@ def test_document_page_shows_summary_and_clauses_with_pages(web: Runtime) -> Non
     assert page.status_code == 200
     assert "<h1>supply.pdf</h1>" in page.text
     assert (
-        '<p class="summary">A manufacturing agreement. <span class="cite" '
-        'title="provision 1, characters 0–40">§1 · p. 1</span> </p>'
+        f'<p class="summary">A manufacturing agreement. <a class="cite" '
+        f'href="/documents/{doc.id}/provisions/1/" '
+        'title="provision 1, characters 0–40">§1 · p. 1</a> </p>'
     ) in page.text
     name = web.category_names["governing_law"]
     assert f"<h3>{escape(name)}</h3>" in page.text
@@ -330,3 +331,26 @@ def test_healthz_answers_without_sign_in(web: Runtime) -> None:
 
     response = Client().get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_a_cited_provision_shows_the_source_words_and_page(web: Runtime) -> None:
+    from docanalysis.services.pipeline import extract
+
+    user = _user("carol")
+    client = _client(user)
+    matter_id = _matter(client, f"Provisions {user.username}")
+    _upload(client, matter_id, "supply.pdf", ONE_PAGE_CONTRACT.read_bytes())
+    doc = _single_document(web, user, matter_id)
+    assert client.get(f"/documents/{doc.id}/provisions/1/").status_code == 404  # no text yet
+    extract(web, doc.status.run_id)
+    page = client.get(f"/documents/{doc.id}/provisions/2/")
+    assert page.status_code == 200
+    assert "<h1>Provision 2</h1>" in page.text
+    assert '<span class="page">p. 1</span>' in page.text
+    assert (
+        '<blockquote class="source">WHEREAS, Heritage and Premier entered into the Agreement;'
+        "</blockquote>"
+    ) in page.text
+    assert client.get(f"/documents/{doc.id}/provisions/999/").status_code == 404
+    other = _client(_user("mallory"))
+    assert other.get(f"/documents/{doc.id}/provisions/2/").status_code == 404

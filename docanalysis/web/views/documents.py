@@ -59,6 +59,16 @@ def detail(request: HttpRequest, document_id: int) -> HttpResponse:
     return render(request, "web/document.html", context)
 
 
+@require_GET
+def provision(request: HttpRequest, document_id: int, number: int) -> HttpResponse:
+    """A provision the summary cites, in the source's own words, with its page."""
+    try:
+        found = queries.provision(runtime(), request.user.pk, document_id, number)
+    except NotFound:
+        raise Http404("No such provision.") from None
+    return render(request, "web/provision.html", {"p": found})
+
+
 def _groups(analysis: DocumentAnalysis) -> list[tuple[str, list[FindingView]]]:
     """Clauses grouped by category name, groups in the order their first clause appears."""
     order: dict[str, int] = {}
