@@ -38,8 +38,8 @@ def _cut_points(text: str) -> list[tuple[int, str]]:
 
     Safe means right after a complete element of an array nested in the root object (a whole
     clause or summary sentence) or right after that array opened: closing there drops only the
-    item that was being written, never invents or shortens a value. An answer cut before its
-    "clauses" list began still fails: its clauses were never written, and that must show.
+    item that was being written, never invents or shortens a value. Clauses come first in the
+    answer; one cut before its "clauses" list began still fails: nothing was written.
     """
     points: list[tuple[int, str]] = []
     stack: list[str] = []
@@ -189,7 +189,9 @@ def parse_window_output(
     clauses = data.get("clauses")
     if not isinstance(clauses, list):
         raise ModelOutputError("The model's answer lacks a list of clauses.", raw)
-    summary = _summary(data.get("summary"), raw)
+    # An answer cut by the output budget after its clauses may lack the summary: keep the
+    # clauses (complete, each closed) rather than lose them with it.
+    summary = _summary(data.get("summary", []), raw)
     lookup = category_lookup(categories)
     refs = (_clause(item, lookup) for item in clauses)
     unique = tuple(dict.fromkeys(ref for ref in refs if ref is not None))

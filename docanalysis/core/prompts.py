@@ -49,11 +49,11 @@ USER_TEMPLATE = (
     f"{DOCUMENT_END}\n\n"
     "Clause categories (key: description; normalized value):\n"
     "{categories}\n\n"
-    'Answer with JSON only. "summary": a few sentences summarising this part, each as "text" '
-    'with the numbers of the provisions it rests on as "provisions". "clauses": for each '
-    'category found, the key as "category", the numbers of the provisions that contain it as '
-    '"provisions", and the normalized value as "value". Leave out categories that do not occur '
-    "in this part."
+    'Answer with JSON only. "clauses": for each category found, the key as "category", the '
+    'numbers of the provisions that contain it as "provisions", and the normalized value as '
+    '"value"; leave out categories that do not occur in this part. "summary": a few sentences '
+    'summarising this part, each as "text" with the numbers of the provisions it rests on as '
+    '"provisions".'
 )
 
 # How each kind of value should be written, so values compare across windows and documents.
@@ -138,13 +138,15 @@ def window_schema(
         sentence_chars=sentence_chars,
         max_cited=max_cited,
     )
+    # Clauses first: they are what a lawyer checks, and an answer cut by the output budget
+    # then loses summary sentences, never clauses.
     return {
         "type": "object",
         "properties": {
-            "summary": summary,
             "clauses": {"type": "array", "maxItems": max_items, "items": clause},
+            "summary": summary,
         },
-        "required": ["summary", "clauses"],
+        "required": ["clauses", "summary"],
         "additionalProperties": False,
     }
 

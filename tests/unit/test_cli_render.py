@@ -57,6 +57,8 @@ ANALYSIS = DocumentAnalysis(
             start=100,
             end=151,
             value="Delaware, USA",
+            windows=(0, 1),
+            support=2,
         ),
         finding(
             "clause", "held", category="parties", category_name="Parties", page=1, start=0, end=40
@@ -77,6 +79,8 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
             "start": 100,
             "end": 151,
             "value": "Delaware, USA",
+            "windows": [0, 1],
+            "support": 2,
             "guard": {"verdict": "safe", "categories": [], "model": "guard@1"},
         }
     ]

@@ -41,6 +41,24 @@ def test_truncated_answer_drops_only_the_unfinished_clause() -> None:
     )
 
 
+def test_cut_in_the_summary_keeps_the_clauses_written_before_it() -> None:
+    # Clauses come first in the schema, so the output budget runs out in the summary.
+    raw = (
+        '{"clauses": [{"category": "governing_law", "provisions": [4], "value": "New York"}], '
+        '"summary": [{"text": "A supply deal.", "provisions": [3]}, {"text": "The gov'
+    )
+    assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis(
+        summary=(SummarySentence("A supply deal.", (3,)),),
+        clauses=(ClauseRef("governing_law", (4,), "New York"),),
+    )
+    cut_before_summary = (
+        '{"clauses": [{"category": "parties", "provisions": [1], "value": "A"}, {"ca'
+    )
+    assert parse_window_output(cut_before_summary, NUMBERS, KEYS) == WindowAnalysis(
+        summary=(), clauses=(ClauseRef("parties", (1,), "A"),)
+    )
+
+
 def test_truncated_right_after_the_list_opened() -> None:
     raw = '{"summary": [], "clauses": [{"category": "par'
     assert parse_window_output(raw, NUMBERS, KEYS) == WindowAnalysis((), ())
@@ -111,7 +129,6 @@ def test_category_names_map_to_keys() -> None:
         "[1, 2, 3]",
         '{"summary": []}',
         '{"summary": 3, "clauses": []}',
-        '{"clauses": []}',
         '{"summary": [], "clauses": {}}',
     ],
 )

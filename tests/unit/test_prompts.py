@@ -27,11 +27,11 @@ TASK = (
     "Clause categories (key: description; normalized value):\n"
     "- governing_law: Which law governs? (state or country, e.g. 'New York, USA')\n"
     "- parties: Who signed (the names, separated by '; ')\n\n"
-    'Answer with JSON only. "summary": a few sentences summarising this part, each as "text" '
-    'with the numbers of the provisions it rests on as "provisions". "clauses": for each '
-    'category found, the key as "category", the numbers of the provisions that contain it as '
-    '"provisions", and the normalized value as "value". Leave out categories that do not occur '
-    "in this part."
+    'Answer with JSON only. "clauses": for each category found, the key as "category", the '
+    'numbers of the provisions that contain it as "provisions", and the normalized value as '
+    '"value"; leave out categories that do not occur in this part. "summary": a few sentences '
+    'summarising this part, each as "text" with the numbers of the provisions it rests on as '
+    '"provisions".'
 )
 
 
@@ -79,7 +79,7 @@ def test_schema_is_exact() -> None:
                 },
             },
         },
-        "required": ["summary", "clauses"],
+        "required": ["clauses", "summary"],
         "additionalProperties": False,
     }
 
