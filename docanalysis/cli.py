@@ -1,4 +1,4 @@
-"""The command line: `docanalysis extract|plan|analyze|migrate|serve|verify-audit`.
+"""The command line: `docanalysis extract|plan|analyze|migrate|serve|verify-audit|eval`.
 
 extract and analyze need no server; analyze records its run and audit events in the configured
 database like the web does. stdout carries only the result; progress and errors go to stderr.
@@ -111,6 +111,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="web server processes")
     p.set_defaults(func=cmd_serve)
+    from docanalysis.cli_eval import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     p = sub.add_parser("verify-audit", help="walk the audit chain and name the first bad row")
     p.set_defaults(func=cmd_verify_audit)
     return root

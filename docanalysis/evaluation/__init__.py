@@ -1,0 +1,1 @@
+"""Measuring clause quality: CUAD's metric (metrics) and the benchmark harness (cuad)."""

@@ -1,0 +1,198 @@
+"""The engines the harness can measure. Each takes the options, the contracts to evaluate, the
+whole split (the baseline's training pool) and the category names, and returns an Outcome."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from docanalysis.core.errors import DocAnalysisError
+from docanalysis.evaluation import baseline
+from docanalysis.evaluation.cuad import (
+    Contract,
+    Engine,
+    Finding,
+    Found,
+    Options,
+    Outcome,
+    read_or_record,
+    timed,
+)
+
+
+def engine_named(name: str) -> Engine:
+    engines: dict[str, Engine] = {
+        "baseline": run_baseline,
+        "scorer": run_scorer,
+        "llm": run_llm,
+        "fused": run_fused,
+    }
+    if name not in engines:
+        raise DocAnalysisError(f"unknown engine {name!r}; one of {', '.join(engines)}")
+    return engines[name]
+
+
+def _labelled(contract: Contract) -> baseline.LabelledContract:
+    text = contract.txt.read_text(encoding="utf-8")
+    return baseline.LabelledContract(contract.name, text, contract.spans)
+
+
+def run_baseline(
+    options: Options, chosen: Sequence[Contract], pool: Sequence[Contract], names: Sequence[str]
+) -> Outcome:
+    """Cross-validated by contract: each contract is scored by a model trained on the other
+    folds. Training always reads the .txt (the labels' offsets are into it); scoring reads the
+    chosen source, so `--source pdf` measures what extraction costs."""
+    everyone = [c.name for c in pool]
+    trainable = list(pool[: options.train_limit] if options.train_limit else pool)
+    outcome = Outcome()
+    for fold in sorted({baseline.fold_of(c.name, everyone) for c in chosen}):
+        stopwatch = timed()
+        training = [_labelled(c) for c in trainable if baseline.fold_of(c.name, everyone) != fold]
+        model = baseline.train(training, names)
+        outcome.train_seconds += stopwatch()
+        for contract in chosen:
+            if baseline.fold_of(contract.name, everyone) == fold:
+                stopwatch = timed()
+                text = read_or_record(contract, options.source, outcome)
+                if text is None:
+                    continue
+                outcome.found[contract.name] = baseline.candidates(
+                    model, text, names, options.candidates
+                )
+                outcome.texts[contract.name] = text
+                outcome.seconds += stopwatch()
+    return outcome
+
+
+def _top(findings: Sequence[Any], k: int) -> list[Finding]:
+    return sorted((_as_finding(f) for f in findings), key=lambda f: -f[1])[:k]
+
+
+def _as_finding(item: Any) -> Finding:
+    """A (text, probability, start, end) tuple, or an object with those attributes."""
+    if isinstance(item, tuple):
+        text, probability, start, end = item
+    else:
+        text, probability, start, end = item.text, item.probability, item.start, item.end
+    return str(text), float(probability), int(start), int(end)
+
+
+def run_scorer(
+    options: Options, chosen: Sequence[Contract], pool: Sequence[Contract], names: Sequence[str]
+) -> Outcome:
+    """The clause scorer (docanalysis.scoring.score_contract), at most K candidates each.
+
+    Keeping its training away from the contracts it is measured on is the scorer's job (it is
+    trained by contract-grouped cross-validation on this split)."""
+    try:
+        from docanalysis.scoring import score_contract  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as err:
+        raise DocAnalysisError(
+            f"the clause scorer is not available (docanalysis.scoring.score_contract): {err}"
+        ) from None
+    outcome = Outcome()
+    for contract in chosen:
+        stopwatch = timed()
+        text = read_or_record(contract, options.source, outcome)
+        if text is None:
+            continue
+        scored = score_contract(text, names)
+        outcome.found[contract.name] = {
+            n: _top(scored.get(n, []), options.candidates) for n in names
+        }
+        outcome.texts[contract.name] = text
+        outcome.seconds += stopwatch()
+    return outcome
+
+
+def run_llm(
+    options: Options, chosen: Sequence[Contract], pool: Sequence[Contract], names: Sequence[str]
+) -> Outcome:
+    """The product's own pipeline on the configured (by default embedded) model, in this
+    process, on a throwaway SQLite database: submit, run to the end, keep the released clauses.
+    Slow on CPU (a minute or two per contract): use --limit."""
+    outcome = Outcome()
+    with tempfile.TemporaryDirectory(prefix="docanalysis-eval-") as data_dir:
+        runtime = _throwaway_runtime(Path(data_dir))
+        for contract in chosen:
+            stopwatch = timed()
+            text, found = _analyze(runtime, contract, options.source)
+            outcome.found[contract.name] = {
+                n: _top(found.get(n, []), options.candidates) for n in names
+            }
+            outcome.texts[contract.name] = text
+            outcome.seconds += stopwatch()
+    return outcome
+
+
+def _throwaway_runtime(data_dir: Path) -> Any:
+    from docanalysis.config import load_settings
+    from docanalysis.db.migrate import upgrade_database
+    from docanalysis.services.runtime import build_runtime
+    from workers.queue import InProcessQueue
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    settings = load_settings(env | {"DOCANALYSIS_DATA_DIR": str(data_dir)})
+    upgrade_database(settings.database_url)
+    return build_runtime(settings, queue=InProcessQueue())
+
+
+def _analyze(runtime: Any, contract: Contract, source: str) -> tuple[str, Found]:
+    """One contract through the pipeline: the text the product read, and its clauses."""
+    from docanalysis.services.matters import ensure_matter
+    from docanalysis.services.pipeline import read_document
+    from docanalysis.services.queries import document_analysis
+    from docanalysis.services.steps import run_to_end
+    from docanalysis.services.submit import submit_document
+    from docanalysis.services.views import Actor
+
+    path = contract.txt if source == "txt" else contract.pdf
+    assert path is not None  # selected() keeps only contracts with a PDF for --source pdf
+    data = path.read_bytes()
+    actor = Actor(user_id=None, identity="eval:cuad")
+    matter_id = ensure_matter(runtime, actor, "CUAD evaluation")
+    submitted = submit_document(runtime, actor, matter_id, path.name, data)
+    run_to_end(runtime, submitted.run_id)
+    analysis = document_analysis(runtime, None, submitted.document_id)
+    media_type = "text/plain" if source == "txt" else "application/pdf"
+    text = read_document(runtime.settings, data, media_type).text
+    found: Found = {}
+    for clause in analysis.clauses:
+        if clause.status == "released" and clause.start is not None and clause.end is not None:
+            finding = (clause.text, _confidence(clause.support), clause.start, clause.end)
+            found.setdefault(clause.category_name, []).append(finding)
+    return text, found
+
+
+def _confidence(support: int | None) -> float:
+    # The pipeline gives no probability: a clause is released or not. More windows proposing
+    # it raise it a little, so ties break toward the better-supported clause.
+    return 1.0 if not support else min(1.0, 0.9 + 0.05 * support)
+
+
+def run_fused(
+    options: Options, chosen: Sequence[Contract], pool: Sequence[Contract], names: Sequence[str]
+) -> Outcome:
+    """Hook for the fusion of the LLM's findings with the scorer's (issue 4, item 3)."""
+    if not FUSION_READY:  # fail before minutes of model time, not after
+        raise DocAnalysisError(
+            "the fused engine is not built yet (docanalysis.evaluation.engines.fuse)"
+        )
+    scored = run_scorer(options, chosen, pool, names)
+    proposed = run_llm(options, chosen, pool, names)
+    return fuse(scored, proposed, options.candidates)
+
+
+# Set to True together with a real fuse().
+FUSION_READY = False
+
+
+def fuse(scored: Outcome, proposed: Outcome, k: int) -> Outcome:
+    """To be written with the scorer: agreement -> high confidence, scorer only -> candidate
+    for review, LLM only with a low score -> unconfirmed. Must keep each finding's offsets
+    into the same text (both engines read the same source), at most k per question."""
+    raise NotImplementedError("fuse")
