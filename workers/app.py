@@ -19,12 +19,14 @@ def filesystem_broker_options(data_dir: Path) -> dict[str, Any]:
     """kombu's filesystem transport: a broker that needs no server (the embedded profile)."""
     queue_dir = data_dir / "broker" / "queue"
     processed_dir = data_dir / "broker" / "processed"
-    for folder in (queue_dir, processed_dir):
+    control_dir = data_dir / "broker" / "control"  # kombu's default is ./control in the cwd
+    for folder in (queue_dir, processed_dir, control_dir):
         folder.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue_dir),
         "data_folder_out": str(queue_dir),
         "processed_folder": str(processed_dir),
+        "control_folder": str(control_dir),
         "store_processed": False,
     }
 

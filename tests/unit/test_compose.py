@@ -69,3 +69,16 @@ def test_every_service_with_state_has_a_volume_and_the_servers_a_healthcheck() -
         assert SERVICES[name]["healthcheck"]["test"], name
     assert "healthcheck" in SERVICES["web"] and "healthcheck" in SERVICES["vllm"]
     assert set(COMPOSE["volumes"]) >= {"pgdata", "redisdata", "blobs", "models"}
+
+
+def test_the_serverless_broker_keeps_everything_under_the_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from workers.app import filesystem_broker_options
+
+    options = filesystem_broker_options(tmp_path)
+    folders = {k: v for k, v in options.items() if k.endswith("folder") or "folder_" in k}
+    assert folders == {
+        "data_folder_in": str(tmp_path / "broker" / "queue"),
+        "data_folder_out": str(tmp_path / "broker" / "queue"),
+        "processed_folder": str(tmp_path / "broker" / "processed"),
+        "control_folder": str(tmp_path / "broker" / "control"),
+    }
