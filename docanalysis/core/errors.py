@@ -35,9 +35,3 @@ class ModelUnavailableError(DocAnalysisError):
     """The model server could not be reached or answered with an error (retryable)."""
 
     code = "model_unavailable"
-
-
-class GuardUnavailableError(DocAnalysisError):
-    """The guard could not judge; callers hold the output (fail closed)."""
-
-    code = "guard_unavailable"

@@ -39,9 +39,3 @@ class Guard(Protocol):
     def classify(self, instruction: str, response: str) -> GuardVerdict:
         """Llama Guard response classification. Never raises: a failure is a `held` verdict."""
         ...
-
-
-class Progress(Protocol):
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        """Called as work advances; `done` of `total` units of `stage`."""
-        ...

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docanalysis.core.ports import PromptCounter
-from docanalysis.core.prompts import window_messages
+from docanalysis.core.prompts import task_overhead_messages, window_messages
 from docanalysis.core.provisions import split_provisions
 from docanalysis.core.summaries import reduce_messages
 from docanalysis.core.types import ClauseCategory, ExtractedDocument, Provision, Window
@@ -51,7 +51,7 @@ def plan_document(
 ) -> Plan:
     """Windows whose whole prompt plus the output budget fit `window_tokens`."""
     provisions = split_provisions(doc)
-    overhead = counter.count_prompt_tokens(window_messages("", [], categories))
+    overhead = counter.count_prompt_tokens(task_overhead_messages(categories))
     budget = window_tokens - overhead - output_tokens
     while True:
         if budget < 64:
