@@ -46,32 +46,26 @@ def screen(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
 
 
 def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> None:
+    """Store the verdict and its audit event (the same fields) in one transaction."""
     status = "released" if verdict.released else "held"
+    fields = {
+        "verdict": verdict.verdict,
+        "categories": list(verdict.categories),
+        "model": verdict.model,
+        "policy_version": verdict.policy_version,
+        "score": verdict.score,
+        "reason": verdict.reason,
+    }
     with transaction(rt.engine) as conn:
-        repo.record_verdict(
-            conn,
-            int(finding.id),
-            status,
-            verdict=verdict.verdict,
-            categories=list(verdict.categories),
-            model=verdict.model,
-            policy_version=verdict.policy_version,
-            score=verdict.score,
-            reason=verdict.reason,
-        )
+        repo.record_verdict(conn, int(finding.id), status, **fields)
         run_event(
             conn,
             run,
             "guard.verdict",
             finding=int(finding.ordinal),
             kind=finding.kind,
-            verdict=verdict.verdict,
-            categories=list(verdict.categories),
-            model=verdict.model,
-            policy_version=verdict.policy_version,
-            score=verdict.score,
-            reason=verdict.reason,
             output_sha256=sha256_text(finding.text + "\n" + finding.value),
+            **fields,
         )
 
 

@@ -69,7 +69,7 @@ def assert_windows(
     n = len(provisions)
     assert [w.index for w in windows] == list(range(len(windows)))
     for w in windows:
-        assert 1 <= w.first <= w.last <= n
+        assert w.first >= 1 and w.first <= w.last and w.last <= n  # inside the document
         assert w.tokens == sum(costs[w.first - 1 : w.last]) <= budget
         assert (w.start, w.end) == (provisions[w.first - 1].start, provisions[w.last - 1].end)
         # Greedy: the next provision would not have fitted.
