@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast lint browser
+.PHONY: install run test test-fast lint browser scorer
 
 install: $(STAMP)
 
@@ -38,3 +38,9 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Retrain the shipped clause scorer (docanalysis/data/scorer) on CUAD's dev split: seeded and
+# deterministic, about four minutes on two cores. See docs/scorer.md.
+CUAD ?= ../shared/data/cuad
+scorer: install
+	$(PY) -m docanalysis.scoring.train --data $(CUAD) --split dev --out docanalysis/data/scorer

@@ -113,6 +113,9 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
                 "value": c.value,
                 "windows": list(c.windows),
                 "support": c.support,
+                "confidence": c.confidence,
+                "basis": c.basis,
+                "basis_reason": c.basis_reason,
                 "guard": _guard(c),
             }
             for c in released
@@ -173,7 +176,9 @@ def as_markdown(a: DocumentAnalysis) -> str:
             continue
         quote = "\n".join(f"> {ln}" for ln in c.text.splitlines() if ln.strip())
         value = f"\n\nValue: **{c.value}**" if c.value else ""
-        lines += [head, "", quote + value, f"\n(characters {c.start}–{c.end})", ""]
+        scored = c.basis and c.confidence is not None
+        basis = f"; confidence {c.confidence:.2f}: {c.basis_reason}" if scored else ""
+        lines += [head, "", quote + value, f"\n(characters {c.start}–{c.end}{basis})", ""]
     lines += [f"Warning: {w}" for w in a.warnings]
     return "\n".join(lines).rstrip() + "\n"
 

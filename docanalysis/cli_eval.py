@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--limit", type=int, default=None, help="evaluate the first N contracts")
     c.add_argument("--candidates", type=int, default=20, help="at most K per question")
     c.add_argument(
-        "--train-limit", type=int, default=None, help="baseline: train on the first N contracts"
+        "--train-limit", type=int, default=None, help="baseline, scorer: train on the first N only"
     )
     c.add_argument("--out", required=True, help="the figures, as JSON")
     c.add_argument("--predictions", default=None, help="also the raw predictions, CUAD format")

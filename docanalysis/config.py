@@ -32,6 +32,8 @@ class Settings:
     window_overlap: int  # whole provisions shared by consecutive windows
     structured_output: str  # how the schema reaches an HTTP server (see llm/openai_compat.py)
     taxonomy_file: str  # a firm's own clause types (JSON), added to the CUAD ones
+    scorer: str  # the clause scorer's artifact folder; "" = the bundled one; "off" = none
+    model_weight: float  # the model's weight against the scorer's in a clause's confidence
     output_tokens: int
     guard_model: str
     guard_threshold: float
@@ -65,6 +67,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie between 0 and 1, got {value}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("DOCANALYSIS_DATA_DIR") or "var").resolve()
@@ -87,6 +96,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         window_overlap=_int(env, "DOCANALYSIS_WINDOW_OVERLAP", 1),
         structured_output=env.get("DOCANALYSIS_STRUCTURED_OUTPUT") or "response_format",
         taxonomy_file=env.get("DOCANALYSIS_TAXONOMY_FILE") or "",
+        scorer=env.get("DOCANALYSIS_SCORER") or "",
+        # A served model (Llama 4 on vLLM) leads; the small embedded one mostly defers.
+        model_weight=_fraction(
+            env, "DOCANALYSIS_MODEL_WEIGHT", 0.7 if backend == "openai" else 0.2
+        ),
         output_tokens=_int(env, "DOCANALYSIS_OUTPUT_TOKENS", 512),
         guard_model=env.get("DOCANALYSIS_GUARD_MODEL") or BUNDLED_MODEL,
         guard_threshold=_float(env, "DOCANALYSIS_GUARD_THRESHOLD", 0.5),

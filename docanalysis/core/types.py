@@ -99,7 +99,8 @@ class GroundedClause:
     """A clause as shown to a user: the source's own text, located by page and offsets.
 
     One per (category, provision). `windows` lists the windows that proposed it; `support`
-    counts the windows that proposed the kept `value`.
+    counts the windows that proposed the kept `value` (0: the scorer's candidate, not the
+    model's).
     """
 
     category: str
@@ -111,6 +112,10 @@ class GroundedClause:
     value: str = ""
     windows: tuple[int, ...] = ()
     support: int = 1
+    # From fusion with the clause scorer (core/fusion.py): None until judged.
+    confidence: float | None = None
+    basis: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,11 @@ findings = Table(
     Column("support", Integer, nullable=True),  # windows that proposed the kept value
     # A summary's sentences with the provisions each cites: [{"text", "provisions": [...]}]
     Column("citations", JSON, nullable=True),
+    # A clause's confidence, its basis (agreed, unconfirmed, candidate, model_only: see
+    # core/fusion.py) and the reason shown with it.
+    Column("confidence", Float, nullable=True),
+    Column("basis", String(20), nullable=True),
+    Column("basis_reason", Text, nullable=True),
     # pending (not yet judged), released (guard said safe), held (unsafe or guard failed)
     Column("status", String(20), nullable=False, default="pending"),
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),

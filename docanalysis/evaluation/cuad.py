@@ -43,7 +43,7 @@ class Options:
     source: str = "txt"
     limit: int | None = None
     candidates: int = 20
-    # Baseline only: train on the first N contracts of the split (a quick smoke run).
+    # Baseline and scorer: train on the first N contracts of the split (a quick smoke run).
     train_limit: int | None = None
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from docanalysis.core.errors import ModelOutputError
+from docanalysis.core.fusion import Scored, fuse
 from docanalysis.core.grounding import merge_and_ground
 from docanalysis.core.parsing import parse_summary_output, parse_window_output
 from docanalysis.core.prompts import prompt_template_hash, window_messages, window_schema
@@ -188,8 +189,11 @@ def _conclude(
             _document_summary(rt, run_id, [r[2].summary for r in results]),
             {p.number for p in provisions},
         )
-        clauses, report = merge_and_ground(
+        proposed, report = merge_and_ground(
             results, doc.text, provisions, [c.key for c in rt.taxonomy]
+        )
+        clauses = fuse(
+            proposed, _scored(rt, doc.text), doc.text, provisions, rt.settings.model_weight
         )
         with transaction(rt.engine) as conn:
             repo.add_findings(conn, _finding_rows(run_id, summary, clauses, provisions))
@@ -209,6 +213,19 @@ def _conclude(
     with transaction(rt.engine) as conn:
         total = repo.count_findings(conn, run_id)
         repo.update_run(conn, run_id, state="guarding", stage_done=0, stage_total=total)
+
+
+def _scored(rt: Runtime, text: str) -> dict[str, list[Scored]]:
+    """The clause scorer's passages per category key, for the categories it was trained on
+    (none when the scorer is switched off)."""
+    if rt.scorer is None:
+        return {}
+    keys = {c.name: c.key for c in rt.taxonomy}
+    ranked = rt.scorer.score(text, list(keys))
+    return {
+        keys[name]: [Scored(p.start, p.end, p.probability) for p in passages]
+        for name, passages in ranked.items()
+    }
 
 
 def _report_json(report: GroundingReport) -> dict[str, Any]:
@@ -266,6 +283,9 @@ def _finding_rows(
         "windows": None,
         "support": None,
         "citations": None,
+        "confidence": None,
+        "basis": None,
+        "basis_reason": None,
     }
     rows: list[Row] = [
         {
@@ -291,6 +311,9 @@ def _finding_rows(
             "value": c.value,
             "windows": list(c.windows),
             "support": c.support,
+            "confidence": c.confidence,
+            "basis": c.basis or None,
+            "basis_reason": c.reason or None,
         }
         for i, c in enumerate(clauses, 1)
     ]

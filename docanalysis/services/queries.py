@@ -122,6 +122,9 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
         sentences=_sentences(row.citations) if released else (),
         windows=tuple(row.windows or ()),
         support=row.support,
+        confidence=row.confidence,
+        basis=row.basis or "",
+        basis_reason=row.basis_reason or "",
     )
 
 

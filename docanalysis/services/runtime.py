@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -14,6 +15,9 @@ from docanalysis.core.ports import Guard, LanguageModel
 from docanalysis.core.types import ClauseCategory
 from docanalysis.db.engine import make_engine
 from docanalysis.services.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from docanalysis.scoring.model import ClauseScorer
 
 
 class RunQueue(Protocol):
@@ -46,6 +50,15 @@ class Runtime:
     @property
     def category_names(self) -> dict[str, str]:
         return {c.key: c.name for c in self.taxonomy}
+
+    @cached_property
+    def scorer(self) -> ClauseScorer | None:
+        """The clause scorer (CPU), or None where DOCANALYSIS_SCORER is "off"."""
+        from docanalysis.scoring import ARTIFACT, load_scorer
+
+        if self.settings.scorer == "off":
+            return None
+        return load_scorer(Path(self.settings.scorer) if self.settings.scorer else ARTIFACT)
 
     @cached_property
     def guard(self) -> Guard:

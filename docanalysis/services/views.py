@@ -80,6 +80,9 @@ class FindingView:
     sentences: tuple[SummaryLine, ...] = ()  # a summary's sentences (empty while held)
     windows: tuple[int, ...] = ()  # a clause: the windows that proposed it
     support: int | None = None  # a clause: windows that proposed its value
+    confidence: float | None = None  # a clause: see core/fusion.py
+    basis: str = ""  # agreed, unconfirmed, candidate, model_only
+    basis_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from docanalysis.config import load_settings
+from docanalysis.core.types import ExtractedDocument
 from docanalysis.db.audit import read_events, verify_chain
 from docanalysis.db.engine import reading
 from docanalysis.db.tables import analysis_windows, findings
+from docanalysis.sandbox import extract_in_sandbox
 from docanalysis.services.matters import create_matter
 from docanalysis.services.queries import document_analysis, document_status
 from docanalysis.services.runtime import Runtime, build_runtime
@@ -34,12 +36,16 @@ class RecordingQueue(InProcessQueue):
         self.sent.append(run_id)
 
 
-def runtime(db_url: str, tmp_path: Path, guard: FixedGuard, context: int = 4096) -> Runtime:
+def runtime(
+    db_url: str, tmp_path: Path, guard: FixedGuard, context: int = 4096, scorer: str = "off"
+) -> Runtime:
+    # The scorer is off unless a test is about it: the fake model's clauses stay exact.
     settings = load_settings(
         {
             "DATABASE_URL": db_url,
             "DOCANALYSIS_DATA_DIR": str(tmp_path),
             "DOCANALYSIS_OUTPUT_TOKENS": "64",
+            "DOCANALYSIS_SCORER": scorer,
         }
     )
     rt = build_runtime(settings, queue=RecordingQueue())
@@ -74,15 +80,39 @@ def test_a_contract_reaches_done_with_grounded_clauses(db_url: str, tmp_path: Pa
     assert analysis.dropped_refs == 1  # the fake's citation of a provision that does not exist
 
 
-def test_clause_offsets_index_the_extracted_text(db_url: str, tmp_path: Path) -> None:
-    from docanalysis.sandbox import extract_in_sandbox
+def test_every_clause_has_a_confidence_and_a_basis_from_the_scorer(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), scorer="")
+    document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
+    assert run_to_end(rt, run_id) == "done"
+    clauses = document_analysis(rt, ALICE.user_id, document_id).clauses
+    text = _extracted(THREE_PAGE_CONTRACT).text
+    by_basis: dict[str, list] = {}  # type: ignore[type-arg]
+    for c in clauses:
+        by_basis.setdefault(c.basis, []).append(c)
+        assert c.confidence is not None and 0.0 <= c.confidence <= 1.0
+        assert c.basis_reason and text[c.start : c.end] == c.text
+    assert set(by_basis) <= {"agreed", "unconfirmed", "candidate"}
+    # The fake model cites "Dated: July 6, 2020" as the agreement date: the scorer agrees.
+    dated = [c for c in by_basis["agreed"] if c.category == "agreement_date"]
+    assert [c.text.splitlines()[0] for c in dated] == ["Dated: July 6, 2020"]
+    assert dated[0].confidence >= 0.2 + 0.8 * 0.3
+    # What the scorer offers that the model did not: a candidate, with the scorer's own span.
+    for c in by_basis.get("candidate", []):
+        assert c.support == 0 and c.windows == () and c.confidence <= 0.8
+    assert all(c.support >= 1 for c in by_basis.get("unconfirmed", []))
 
+
+def _extracted(path: Path) -> ExtractedDocument:
+    return extract_in_sandbox(path.read_bytes(), timeout_s=30, memory_mb=1024, max_pages=100)
+
+
+def test_clause_offsets_index_the_extracted_text(db_url: str, tmp_path: Path) -> None:
     rt = runtime(db_url, tmp_path, FixedGuard("safe"))
     document_id, run_id = submit(rt, THREE_PAGE_CONTRACT)
     run_to_end(rt, run_id)
-    extracted = extract_in_sandbox(
-        THREE_PAGE_CONTRACT.read_bytes(), timeout_s=30, memory_mb=1024, max_pages=100
-    )
+    extracted = _extracted(THREE_PAGE_CONTRACT)
     clauses = document_analysis(rt, None, document_id).clauses
     assert clauses
     for clause in clauses:

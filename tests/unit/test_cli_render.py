@@ -59,6 +59,9 @@ ANALYSIS = DocumentAnalysis(
             value="Delaware, USA",
             windows=(0, 1),
             support=2,
+            confidence=0.92,
+            basis="agreed",
+            basis_reason="the model proposed it and the scorer agrees (0.90)",
         ),
         finding(
             "clause", "held", category="parties", category_name="Parties", page=1, start=0, end=40
@@ -81,6 +84,9 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
             "value": "Delaware, USA",
             "windows": [0, 1],
             "support": 2,
+            "confidence": 0.92,
+            "basis": "agreed",
+            "basis_reason": "the model proposed it and the scorer agrees (0.90)",
             "guard": {"verdict": "safe", "categories": [], "model": "guard@1"},
         }
     ]
