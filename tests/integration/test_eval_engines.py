@@ -56,11 +56,3 @@ def test_fusion_ranks_agreement_above_either_engine_alone() -> None:
             "Parties": [],
         }
     )
-
-
-@pytest.mark.slow
-def test_the_fused_engine_runs_the_pipeline_and_the_scorer(tmp_path: Path) -> None:
-    figures = _eval(tmp_path, "fused")
-    assert figures["engine"] == "fused" and figures["contracts"] == 1
-    assert figures["grounding_rate"] == 1.0
-    assert figures["seconds_per_page"] > 0
