@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -209,10 +210,21 @@ def _conclude(
                 verified=report.verified,
                 dropped_refs=len(report.dropped),
                 summary_sha256=sha256_text(" ".join(s.text for s in summary)),
+                scorer=_scorer_identity(rt),
+                bases=dict(Counter(c.basis for c in clauses)),
+                model_weight=rt.settings.model_weight,
             )
     with transaction(rt.engine) as conn:
         total = repo.count_findings(conn, run_id)
         repo.update_run(conn, run_id, state="guarding", stage_done=0, stage_total=total)
+
+
+def _scorer_identity(rt: Runtime) -> str:
+    """Which scorer judged the clauses (its version and training labels' hash), for audit."""
+    if rt.scorer is None:
+        return "off"
+    meta = rt.scorer.meta
+    return f"clause-scorer v{meta.get('version', '?')} labels {meta.get('labels_sha256', '?')[:12]}"
 
 
 def _scored(rt: Runtime, text: str) -> dict[str, list[Scored]]:

@@ -102,6 +102,12 @@ def test_every_clause_has_a_confidence_and_a_basis_from_the_scorer(
     for c in by_basis.get("candidate", []):
         assert c.support == 0 and c.windows == () and c.confidence <= 0.8
     assert all(c.support >= 1 for c in by_basis.get("unconfirmed", []))
+    # The audit trail says which scorer judged them, and how.
+    with reading(rt.engine) as conn:
+        analyzed = next(e for e in read_events(conn) if e.action == "run.analyzed")
+    assert analyzed.details["scorer"].startswith("clause-scorer v1 labels ")
+    assert analyzed.details["bases"] == {b: len(found) for b, found in by_basis.items()}
+    assert analyzed.details["model_weight"] == 0.2
 
 
 def _extracted(path: Path) -> ExtractedDocument:
@@ -194,6 +200,8 @@ def test_every_step_is_audited_with_model_and_hashes(db_url: str, tmp_path: Path
     assert len(window.details["input_sha256"]) == 64
     verdicts = [e for e in events if e.action == "guard.verdict"]
     assert {v.details["policy_version"] for v in verdicts} == {"test-policy"}
+    analyzed = next(e for e in events if e.action == "run.analyzed")
+    assert (analyzed.details["scorer"], analyzed.details["bases"]) == ("off", {"model_only": 7})
     assert events[-1].action == "run.done"
     assert json.loads(json.dumps(events[-1].details))["held"] == 0
 
