@@ -4,7 +4,8 @@ Each clause gets a confidence and a basis that says why:
 - "agreed": the model proposed it and the scorer rates a passage inside it at least AGREE_AT;
 - "unconfirmed": the model proposed it, the scorer rates nothing inside it that high;
 - "candidate": the scorer rates a passage at least REVIEW_AT that the model did not propose:
-  offered for review, never as a finding the model made;
+  offered for review (the best CANDIDATES_PER_CATEGORY of a category), never as a finding the
+  model made;
 - "model_only": the category has no scorer (a firm's own category), the model's word alone.
 
 confidence = w x (1 if the model proposed it) + (1 - w) x (the scorer's best probability
@@ -24,6 +25,9 @@ AGREED, UNCONFIRMED, CANDIDATE, MODEL_ONLY = "agreed", "unconfirmed", "candidate
 BASES = (AGREED, UNCONFIRMED, CANDIDATE, MODEL_ONLY)
 AGREE_AT = 0.3
 REVIEW_AT = 0.5
+# A reviewer is offered the scorer's best few per category, not a list to wade through (and
+# each one is screened by the guard like any other output).
+CANDIDATES_PER_CATEGORY = 2
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,16 @@ def fuse(
     extra = []
     for category, passages in scored.items():
         proposed = [c for c in clauses if c.category == category]
-        for passage in passages:
+        offered = 0
+        for passage in sorted(passages, key=lambda p: -p.probability):
             if passage.probability < REVIEW_AT or any(_inside(passage, c) for c in proposed):
                 continue
+            if offered == CANDIDATES_PER_CATEGORY:
+                break
             holder = _provision_at(provisions, passage.start)
             if holder is None:
                 continue
+            offered += 1
             extra.append(
                 GroundedClause(
                     category=category,

@@ -36,12 +36,16 @@ def test_scorer_only_passages_become_candidates_for_review() -> None:
     scored = {
         "law": [Scored(20, 40, 0.9), Scored(210, 250, 0.6), Scored(120, 130, 0.49)],
         "term": [Scored(230, 260, 0.95)],
+        # Only the best two of a category are offered.
+        "cap": [Scored(10, 20, 0.7), Scored(30, 40, 0.9), Scored(50, 60, 0.8)],
     }
     fused = fuse([_clause("law", 1)], scored, TEXT, PROVISIONS, 0.2)
     assert [(c.category, c.basis, c.start, c.end, c.confidence) for c in fused] == [
         ("law", AGREED, 0, 100, 0.92),
         ("law", CANDIDATE, 210, 250, 0.48),  # 0.8 * 0.6; the 0.49 passage is below review
         ("term", CANDIDATE, 230, 260, 0.76),
+        ("cap", CANDIDATE, 30, 40, 0.72),
+        ("cap", CANDIDATE, 50, 60, 0.64),
     ]
     candidate = fused[1]
     assert (candidate.provision, candidate.page, candidate.text) == (3, 2, TEXT[210:250])
