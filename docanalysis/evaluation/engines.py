@@ -68,17 +68,8 @@ def run_baseline(
     return outcome
 
 
-def _top(findings: Sequence[Any], k: int) -> list[Finding]:
-    return sorted((_as_finding(f) for f in findings), key=lambda f: -f[1])[:k]
-
-
-def _as_finding(item: Any) -> Finding:
-    """A (text, probability, start, end) tuple, or an object with those attributes."""
-    if isinstance(item, tuple):
-        text, probability, start, end = item
-    else:
-        text, probability, start, end = item.text, item.probability, item.start, item.end
-    return str(text), float(probability), int(start), int(end)
+def _top(findings: Sequence[Finding], k: int) -> list[Finding]:
+    return sorted(findings, key=lambda f: -f[1])[:k]
 
 
 def run_scorer(
@@ -116,17 +107,19 @@ def _cross_validated(
     options: Options, chosen: Sequence[Contract], pool: Sequence[Contract], names: Sequence[str]
 ) -> Outcome:
     from docanalysis.scoring.train import prepare_all
-    from docanalysis.scoring.training import fold_of, train
+    from docanalysis.scoring.training import train
 
     everyone = [c.name for c in pool]
     trainable = list(pool[: options.train_limit] if options.train_limit else pool)
     stopwatch = timed()
     examples = prepare_all(trainable)
     models = {}
-    for fold in sorted({fold_of(c.name, everyone) for c in chosen}):
-        inside = [e for e in examples if fold_of(e.name, everyone) != fold]
+    for fold in sorted({baseline.fold_of(c.name, everyone) for c in chosen}):
+        inside = [e for e in examples if baseline.fold_of(e.name, everyone) != fold]
         models[fold] = train(inside, names)
-    outcome = _score_with(options, chosen, names, lambda c: models[fold_of(c.name, everyone)])
+    outcome = _score_with(
+        options, chosen, names, lambda c: models[baseline.fold_of(c.name, everyone)]
+    )
     outcome.train_seconds = stopwatch() - outcome.seconds
     return outcome
 

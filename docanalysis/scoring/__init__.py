@@ -1,18 +1,17 @@
 """The clause scorer: a calibrated probability for every (passage, category), on CPU.
 
 `load_scorer()` reads the artifact shipped in docanalysis/data/scorer (trained on CUAD's dev
-split by `make scorer`); `score_contract(text, names)` ranks each category's passages.
+split by `make scorer`); its `score(text, names, k)` ranks each category's passages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from docanalysis.scoring.model import ClauseScorer, Passage
+    from docanalysis.scoring.model import ClauseScorer
 
 ARTIFACT = Path(__file__).resolve().parents[1] / "data" / "scorer"
 
@@ -22,7 +21,3 @@ def load_scorer(folder: Path = ARTIFACT) -> ClauseScorer:
     from docanalysis.scoring.model import ClauseScorer
 
     return ClauseScorer.load(folder)
-
-
-def score_contract(text: str, names: Sequence[str], k: int = 20) -> dict[str, list[Passage]]:
-    return load_scorer().score(text, names, k)

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from docanalysis.evaluation.baseline import FOLDS, fold_of
 from docanalysis.evaluation.metrics import words
 from docanalysis.scoring.candidates import Candidate, candidates
 from docanalysis.scoring.features import Vectorizer, contract_tokens
 from docanalysis.scoring.forest import Forest
 from docanalysis.scoring.model import ClauseScorer, habits_of, second_stage_rows
 
-FOLDS = 5
 NEGATIVE_SHARE = 0.1
 REGULARIZATION = 1.0  # logistic regression's C
 MIN_DF = 3
@@ -91,16 +91,11 @@ def _matches(gold: str, gold_bag: set[str], piece: str, bag: set[str], substring
     return 2 * len(bag & gold_bag) >= len(bag | gold_bag)
 
 
-def fold_of(name: str, names: Sequence[str], folds: int = FOLDS) -> int:
-    """Contracts dealt round-robin in name order: a contract lies in exactly one fold."""
-    return sorted(names).index(name) % folds
-
-
 def _first_stage(
     matrices: Sequence[Any], examples: Sequence[Example], names: Sequence[str], seed: int
 ) -> tuple[Any, np.ndarray]:
     """One logistic regression per category: weights (features x categories), intercepts."""
-    from scipy.sparse import csr_matrix, vstack
+    from scipy.sparse import csr_matrix, hstack, vstack
     from sklearn.linear_model import LogisticRegression
 
     stacked = vstack(matrices).tocsr()
@@ -116,8 +111,6 @@ def _first_stage(
         model.fit(stacked[rows], labels, sample_weight=weights)
         columns.append(csr_matrix(_strongest(model.coef_.ravel()).reshape(-1, 1)))
         intercepts.append(float(model.intercept_[0]))
-    from scipy.sparse import hstack
-
     return hstack(columns).tocsr(), np.asarray(intercepts)
 
 
