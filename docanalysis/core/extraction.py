@@ -41,9 +41,12 @@ MALFORMED_PREFIX = "this PDF is damaged and cannot be read"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Some PDF fonts map ";" to U+037E (Greek question mark, identical on screen); searching and
-# splitting at clauses need the real one.
-_CONFUSABLES = {0x037E: ";"}
-_TRAILING_SPACE = re.compile(r"[ \t\xa0]+(?=\n|\Z)")
+# splitting at clauses need the real one. Typeset PDFs also space words with no-break, thin or
+# en spaces: a reader sees a space, and a search for "Acme Corp." (or CUAD's Parties test, a
+# plain substring match) must find it, so each becomes one plain space.
+_TYPESET_SPACES = (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
+_CONFUSABLES = {0x037E: ";"} | {code: " " for code in _TYPESET_SPACES}
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\n|\Z)")
 
 
 def malformed_reason(detail: str) -> str:

@@ -56,6 +56,12 @@ def test_normalize_is_deterministic_and_drops_control_characters() -> None:
     assert normalize(raw) == "Line one\nLine two\nthree ; and"
 
 
+def test_normalize_turns_typeset_spaces_into_plain_ones_so_names_can_be_found() -> None:
+    raw = "Acme\u00a0Corp.,\u2009a Delaware\u202fcorporation\u00a0\nNext"
+
+    assert normalize(raw) == "Acme Corp., a Delaware corporation\nNext"
+
+
 def test_assemble_puts_the_separator_inside_each_page_but_the_last() -> None:
     doc = assemble("abc", ["First page.", "Second page.  ", "Third."])
 
