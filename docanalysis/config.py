@@ -36,8 +36,15 @@ class Settings:
     model_weight: float  # the model's weight against the scorer's in a clause's confidence
     output_tokens: int
     guard_model: str
-    guard_threshold: float
-    guard_policy_version: str
+    guard_revision: str  # the model's revision (commit or tag) in the HF cache; "" = as found
+    guard_device: str  # "cpu", "cuda", "cuda:1", or "auto"
+    guard_dtype: str  # "auto" (the weights' own), "float32", "bfloat16", "float16"
+    guard_policy: str  # a guard policy JSON file; "" = the bundled one (docs/guard.md)
+    guard_timeout_s: int  # one batch longer than this is held, not waited for
+    guard_batch_size: int
+    include_hidden_text: bool  # text a reader cannot see goes to the model too
+    injection_detector: str  # "rules", or a Prompt Guard model (local folder or HF cache id)
+    injection_threshold: float
     max_upload_bytes: int
     extract_timeout_s: int
     extract_memory_mb: int
@@ -103,8 +110,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         output_tokens=_int(env, "DOCANALYSIS_OUTPUT_TOKENS", 512),
         guard_model=env.get("DOCANALYSIS_GUARD_MODEL") or BUNDLED_MODEL,
-        guard_threshold=_float(env, "DOCANALYSIS_GUARD_THRESHOLD", 0.5),
-        guard_policy_version=env.get("DOCANALYSIS_GUARD_POLICY_VERSION") or "2026-11-legal-1",
+        guard_revision=env.get("DOCANALYSIS_GUARD_REVISION") or "",
+        guard_device=env.get("DOCANALYSIS_GUARD_DEVICE") or "cpu",
+        guard_dtype=env.get("DOCANALYSIS_GUARD_DTYPE") or "auto",
+        guard_policy=env.get("DOCANALYSIS_GUARD_POLICY") or "",
+        guard_timeout_s=_int(env, "DOCANALYSIS_GUARD_TIMEOUT_S", 300),
+        guard_batch_size=max(1, _int(env, "DOCANALYSIS_GUARD_BATCH_SIZE", 8)),
+        include_hidden_text=(env.get("DOCANALYSIS_INCLUDE_HIDDEN_TEXT") or "0") == "1",
+        injection_detector=env.get("DOCANALYSIS_INJECTION_DETECTOR") or "rules",
+        injection_threshold=_fraction(env, "DOCANALYSIS_INJECTION_THRESHOLD", 0.5),
         max_upload_bytes=_int(env, "DOCANALYSIS_MAX_UPLOAD_MB", 100) * 1024 * 1024,
         extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),

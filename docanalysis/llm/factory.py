@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from docanalysis.config import Settings
 from docanalysis.core.guard_policy import DEFAULT_POLICY
 from docanalysis.core.ports import Guard, LanguageModel, PromptCounter
@@ -33,12 +31,7 @@ def build_guard(settings: Settings) -> Guard:
     """Llama Guard with the default categories, the configured threshold and policy version."""
     from docanalysis.llm.llama_guard import LlamaGuard
 
-    policy = replace(
-        DEFAULT_POLICY,
-        version=settings.guard_policy_version,
-        threshold=settings.guard_threshold,
-    )
-    return LlamaGuard(settings.guard_model, policy)
+    return LlamaGuard(settings.guard_model, DEFAULT_POLICY)
 
 
 def build_counter(settings: Settings) -> tuple[PromptCounter, int]:
