@@ -70,16 +70,21 @@ def analyze_file(path: str, fmt: str) -> int:
 
 
 def _guard(finding: FindingView) -> dict[str, Any]:
+    """Who judged the output, under which policy, and what it decided."""
     return {
+        "status": finding.status,
         "verdict": finding.verdict,
         "categories": list(finding.guard_categories),
         "model": finding.guard_model,
+        "policy_version": finding.guard_policy_version,
+        "policy_sha256": finding.guard_policy_sha256,
+        "reason": finding.guard_reason,
     }
 
 
 def as_json(a: DocumentAnalysis) -> dict[str, Any]:
     doc = a.document
-    released = [c for c in a.clauses if c.status == "released"]
+    released = [c for c in a.clauses if c.shown]
     return {
         "document": {
             "sha256": doc.sha256,
@@ -130,7 +135,7 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
                 "guard": _guard(c),
             }
             for c in a.clauses
-            if c.status != "released"
+            if not c.shown
         ],
         "dropped_references": a.dropped_refs,
         "grounding": a.grounding,
@@ -162,7 +167,7 @@ def as_markdown(a: DocumentAnalysis) -> str:
         "## Summary",
         "",
     ]
-    if a.summary and a.summary.status == "released":
+    if a.summary and a.summary.shown:
         lines += [_summary_markdown(a.summary) or "(no summary)", ""]
     else:
         lines += ["*Held for review by the safety screen.*", ""]
@@ -171,9 +176,11 @@ def as_markdown(a: DocumentAnalysis) -> str:
         lines += ["No clauses found.", ""]
     for c in a.clauses:
         head = f"### {c.category_name} — p. {c.page}"
-        if c.status != "released":
+        if not c.shown:
             lines += [head, "", "*Held for review by the safety screen.*", ""]
             continue
+        if c.status == "flagged":
+            head += f" — flagged for review ({', '.join(c.guard_categories)})"
         quote = "\n".join(f"> {ln}" for ln in c.text.splitlines() if ln.strip())
         value = f"\n\nValue: **{c.value}**" if c.value else ""
         scored = c.basis and c.confidence is not None

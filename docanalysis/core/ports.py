@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from docanalysis.core.injection import InjectionScore
 from docanalysis.core.types import Completion, GuardVerdict, Message, ModelIdentity
 
 
@@ -36,6 +37,19 @@ class LanguageModel(PromptCounter, Protocol):
 
 
 class Guard(Protocol):
-    def classify(self, instruction: str, response: str) -> GuardVerdict:
-        """Llama Guard response classification. Never raises: a failure is a `held` verdict."""
+    def classify_batch(self, pairs: Sequence[tuple[str, str]]) -> list[GuardVerdict]:
+        """Llama Guard response classification of (instruction, response) pairs: one verdict
+        each, in order. Never raises: a failure is a `held` verdict."""
+        ...
+
+
+class InjectionDetector(Protocol):
+    """Scores texts for instructions aimed at the model (prompt injection): the rules of
+    core/injection.py, or a classifier such as Prompt Guard 2 (llm/prompt_guard.py)."""
+
+    name: str  # what judged, for the audit trail: "rules", or the model's name
+    threshold: float  # a score at or above it is flagged
+
+    def score(self, texts: Sequence[str]) -> list[InjectionScore]:
+        """One score per text, in order. Raises when the detector cannot run (model missing)."""
         ...

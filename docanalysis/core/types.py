@@ -137,11 +137,19 @@ class GroundingReport:
 
 
 Verdict = Literal["safe", "unsafe", "held"]
+# What the policy does with an unsafe output: block (held for a reviewer, never shown) or flag
+# (shown, marked for review). A safe output is released; a held one is always blocked.
+Action = Literal["block", "flag"]
+Outcome = Literal["release", "block", "flag"]
 
 
 @dataclass(frozen=True)
 class GuardVerdict:
-    """`held` means the guard could not judge (down, slow, garbage): the output is not released."""
+    """`held` means the guard could not judge (down, slow, garbage): the output is not released.
+
+    `outcome` is what the policy decided (see GuardPolicy.action_for); the verdict carries the
+    policy's version and hash so that it names the exact policy that judged it.
+    """
 
     verdict: Verdict
     categories: tuple[str, ...]
@@ -149,10 +157,12 @@ class GuardVerdict:
     policy_version: str
     score: float | None = None
     reason: str = ""
+    policy_sha256: str = ""
+    outcome: Outcome = "block"
 
     @property
     def released(self) -> bool:
-        return self.verdict == "safe"
+        return self.outcome != "block"
 
 
 @dataclass(frozen=True)

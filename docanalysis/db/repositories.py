@@ -242,6 +242,9 @@ def findings_of(conn: Connection, run_id: int) -> Sequence[Record]:
             guard_verdicts.c.verdict,
             guard_verdicts.c.categories.label("guard_categories"),
             guard_verdicts.c.model.label("guard_model"),
+            guard_verdicts.c.policy_version.label("guard_policy_version"),
+            guard_verdicts.c.policy_sha256.label("guard_policy_sha256"),
+            guard_verdicts.c.reason.label("guard_reason"),
         )
         .outerjoin(guard_verdicts, guard_verdicts.c.finding_id == findings.c.id)
         .where(findings.c.run_id == run_id)

@@ -176,7 +176,8 @@ findings = Table(
     Column("confidence", Float, nullable=True),
     Column("basis", String(20), nullable=True),
     Column("basis_reason", Text, nullable=True),
-    # pending (not yet judged), released (guard said safe), held (unsafe or guard failed)
+    # pending (not yet judged), released (guard said safe), flagged (unsafe under a category
+    # the policy releases with a flag), held (blocked, or the guard could not judge)
     Column("status", String(20), nullable=False, default="pending"),
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),
 )
@@ -190,6 +191,10 @@ guard_verdicts = Table(
     Column("categories", JSON, nullable=False),
     Column("model", String(300), nullable=False),
     Column("policy_version", String(100), nullable=False),
+    # The exact policy (sha256 of its canonical JSON) and what it decided: release, flag, block.
+    # Rows are written once; the migration's triggers refuse UPDATE and DELETE.
+    Column("policy_sha256", String(64), nullable=False, default=""),
+    Column("outcome", String(10), nullable=False, default=""),
     Column("score", Float, nullable=True),
     Column("reason", Text, nullable=False, default=""),
     _created_at(),

@@ -197,7 +197,7 @@ def _analyze(runtime: Any, contract: Contract, source: str) -> tuple[str, Found]
     text = read_document(runtime.settings, data, media_type).text
     found: Found = {}
     for clause in analysis.clauses:
-        if clause.status == "released" and clause.start is not None and clause.end is not None:
+        if clause.shown and clause.start is not None and clause.end is not None:
             finding = (clause.text, _confidence(clause.support), clause.start, clause.end)
             found.setdefault(clause.category_name, []).append(finding)
     return text, found

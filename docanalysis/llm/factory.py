@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from docanalysis.config import Settings
-from docanalysis.core.guard_policy import DEFAULT_POLICY
-from docanalysis.core.ports import Guard, LanguageModel, PromptCounter
+from docanalysis.core.ports import Guard, InjectionDetector, LanguageModel, PromptCounter
 
 
 def build_model(settings: Settings) -> LanguageModel:
@@ -28,10 +27,19 @@ def build_model(settings: Settings) -> LanguageModel:
 
 
 def build_guard(settings: Settings) -> Guard:
-    """Llama Guard with the default categories, the configured threshold and policy version."""
+    """Llama Guard under the configured policy. A policy file that cannot be read raises
+    PolicyError: the screening step then holds every output (it never judges without one)."""
+    from docanalysis.guard_policies import load_policy
     from docanalysis.llm.llama_guard import LlamaGuard
+    from docanalysis.llm.transformers_local import Placement
 
-    return LlamaGuard(settings.guard_model, DEFAULT_POLICY)
+    placement = Placement(settings.guard_revision, settings.guard_device, settings.guard_dtype)
+    return LlamaGuard(
+        load_policy(settings.guard_policy),
+        settings.guard_model,
+        placement,
+        settings.guard_batch_size,
+    )
 
 
 def build_counter(settings: Settings) -> tuple[PromptCounter, int]:
@@ -43,3 +51,15 @@ def build_counter(settings: Settings) -> tuple[PromptCounter, int]:
 
     counter = TokenizerCounter(settings.model)
     return counter, counter.context_length()
+
+
+def build_injection_detector(settings: Settings) -> InjectionDetector:
+    """The injection screen: the rules ("rules"), else the Prompt Guard model it names (a folder
+    or an HF cache id), loaded on first use."""
+    if settings.injection_detector == "rules":
+        from docanalysis.core.injection import RuleDetector
+
+        return RuleDetector()
+    from docanalysis.llm.prompt_guard import PromptGuard
+
+    return PromptGuard(settings.injection_detector, settings.injection_threshold)

@@ -1,19 +1,21 @@
-"""Guard over a Llama Guard model in process (transformers): response classification.
+"""Guard over a Llama Guard model in process (transformers): response classification, batched.
 
-The score is the probability that the first answer token is "unsafe", from one forward pass
-over the prompt (the method of the Llama Guard model card); the policy's threshold turns it into
-a verdict, and only a blocked answer is decoded further to read its category codes. The bundled
-SmolLM2 model stands in for Llama Guard in tests and in the embedded profile, on this same path.
-Every failure is a `held` verdict: the guard fails closed and never raises.
+The score is the probability that the first answer token is "unsafe" (the method of the Llama
+Guard model card), from one forward pass over a left-padded batch of prompts; the policy's
+threshold turns it into a verdict, and only an unsafe answer is decoded further to read its
+category codes. Llama Guard 3 (Llama) and 4 (Llama 4, its text tower) use their published
+prompt format; the bundled SmolLM2 stands in for them in tests and in the embedded profile on
+this same path. Every failure is a `held` verdict: the guard fails closed and never raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from docanalysis import config
 from docanalysis.core.guard_policy import (
-    DEFAULT_POLICY,
+    ANSWER_PREFIX,
     GuardPolicy,
     guard_prompt,
     llama3_chat,
@@ -21,93 +23,199 @@ from docanalysis.core.guard_policy import (
     parse_guard_output,
 )
 from docanalysis.core.types import GuardVerdict, Verdict
-from docanalysis.llm.transformers_local import LoadedModel, load_causal_lm
+from docanalysis.llm.transformers_local import ON_CPU, LoadedModel, Placement, load_causal_lm
 
 CATEGORY_TOKENS = 12  # enough for "S1,S10,S14" and an end token
+# A Llama Guard model answers "safe" or "unsafe" with nearly all its probability; below this
+# share its answer is neither, and the output is held.
+MIN_ANSWER_SHARE = 0.5
+
+Pair = tuple[str, str]  # (instruction, response): what was asked, what would be shown
+
+
+def guard_format(tokenizer: Any) -> str:
+    """ "llama4", "llama3" (Llama Guard's own formats) or "chat" (any other model)."""
+    vocab = tokenizer.get_vocab()
+    if "<|header_start|>" in vocab:
+        return "llama4"
+    if "<|start_header_id|>" in vocab:
+        return "llama3"
+    return "chat"
 
 
 def chat_prompt(tokenizer: Any, task: str) -> str:
-    """The task as the user turn, ready for the assistant's answer.
+    """The task as the user turn, up to where the answer starts.
 
-    Llama Guard's own chat templates build the task text themselves from a conversation, so
+    Llama Guard's chat templates build the task text themselves from a conversation, so
     passing our task through them would wrap it twice: for those models the prompt is written
-    with their header tokens, as the model card shows. Other models use their chat template.
+    as their template renders it. Other models use their own chat template.
     """
-    vocab = tokenizer.get_vocab()
-    if "<|header_start|>" in vocab:
-        return llama4_chat(task)
-    if "<|start_header_id|>" in vocab:
-        return llama3_chat(task)
+    form = guard_format(tokenizer)
+    if form == "llama4":
+        return llama4_chat(task) + ANSWER_PREFIX
+    if form == "llama3":
+        return llama3_chat(task) + ANSWER_PREFIX
     messages = [{"role": "user", "content": task}]
     return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
 class LlamaGuard:
-    """Guard: classify(instruction, response) -> GuardVerdict; never raises."""
+    """Guard: classify_batch(pairs) -> one GuardVerdict per pair, in order; never raises."""
 
-    def __init__(self, model: str = config.BUNDLED_MODEL, policy: GuardPolicy = DEFAULT_POLICY):
-        self.model_name = model
+    def __init__(
+        self,
+        policy: GuardPolicy,
+        model: str = config.BUNDLED_MODEL,
+        placement: Placement = ON_CPU,
+        batch_size: int = 8,
+    ) -> None:
         self.policy = policy
+        self.model_name = model
+        self.placement = placement
+        self.batch_size = max(1, batch_size)
 
     def classify(self, instruction: str, response: str) -> GuardVerdict:
+        return self.classify_batch([(instruction, response)])[0]
+
+    def classify_batch(self, pairs: Sequence[Pair]) -> list[GuardVerdict]:
         try:
-            return self._classify(instruction, response)
-        except Exception as exc:  # fail closed: load failure, OOM, too long, garbage
-            return GuardVerdict(
-                verdict="held",
-                categories=(),
-                model=self.model_name,
-                policy_version=self.policy.version,
-                reason=f"guard could not judge: {exc!r}"[:500],
-            )
+            loaded = load_causal_lm(self.model_name, self.placement)
+        except Exception as exc:  # weights missing, CUDA absent, out of memory while loading
+            return [self.held(f"the guard model could not be loaded: {exc!r}")] * len(pairs)
+        verdicts: list[GuardVerdict] = []
+        for start in range(0, len(pairs), self.batch_size):
+            verdicts += self._judge_chunk(loaded, pairs[start : start + self.batch_size])
+        return verdicts
 
-    def _classify(self, instruction: str, response: str) -> GuardVerdict:
-        import torch
-
-        loaded = load_causal_lm(self.model_name)
-        tokenizer, identity = loaded.tokenizer, loaded.identity
-        prompt = chat_prompt(tokenizer, guard_prompt(self.policy, instruction, response))
-        ids = tokenizer(prompt, add_special_tokens=False).input_ids
-        if identity.context_length and len(ids) + CATEGORY_TOKENS > identity.context_length:
-            raise ValueError(f"guard prompt of {len(ids)} tokens exceeds the model's context")
-        unsafe_ids = tokenizer("unsafe\n", add_special_tokens=False).input_ids
-        input_ids = torch.tensor([ids])
-        with torch.inference_mode():
-            out = loaded.model(input_ids=input_ids)
-            probs = torch.softmax(out.logits[0, -1].float(), dim=-1)
-            score = float(probs[unsafe_ids[0]])
-            verdict: Verdict = "safe"
-            categories: tuple[str, ...] = ()
-            if score >= self.policy.threshold:
-                tail = _generate_after(loaded, ids + unsafe_ids)
-                verdict, categories = (
-                    "unsafe",
-                    parse_guard_output("unsafe\n" + tail, self.policy)[1],
-                )
+    def held(self, reason: str, model: str = "") -> GuardVerdict:
         return GuardVerdict(
-            verdict=verdict,
-            categories=categories,
-            model=f"{identity.id}@{identity.revision}",
+            verdict="held",
+            categories=(),
+            model=model or self.model_name,
             policy_version=self.policy.version,
-            score=score,
+            reason=reason[:500],
+            policy_sha256=self.policy.sha256,
+            outcome="block",
         )
 
+    def _judge_chunk(self, loaded: LoadedModel, pairs: Sequence[Pair]) -> list[GuardVerdict]:
+        """Judge a chunk; out of memory, judge its halves (down to one output) before holding."""
+        try:
+            return _Judgement(self, loaded).run(pairs)
+        except Exception as exc:
+            if _out_of_memory(exc) and len(pairs) > 1:
+                half = len(pairs) // 2
+                return self._judge_chunk(loaded, pairs[:half]) + self._judge_chunk(
+                    loaded, pairs[half:]
+                )
+            why = "out of memory" if _out_of_memory(exc) else "could not judge"
+            return [self.held(f"the guard {why}: {exc!r}")] * len(pairs)
 
-def _generate_after(loaded: LoadedModel, ids: list[int]) -> str:
-    """Greedy tokens after `ids` (the prompt and 'unsafe\\n'): the category codes.
 
-    The prompt is run again rather than its cache reused: the cache argument of generate()
-    changed name across transformers versions, and this path runs only for blocked outputs.
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
+class _Judgement:
+    """One batch through one model: prompts, the forward pass, the verdicts."""
+
+    def __init__(self, guard: LlamaGuard, loaded: LoadedModel) -> None:
+        self.guard, self.loaded, self.policy = guard, loaded, guard.policy
+        self.model_id = f"{loaded.identity.id}@{loaded.identity.revision}"
+        tokenizer = loaded.tokenizer
+        self.trained = guard_format(tokenizer) != "chat"
+        self.safe_id = tokenizer("safe", add_special_tokens=False).input_ids[0]
+        self.unsafe_ids = tokenizer("unsafe", add_special_tokens=False).input_ids
+
+    def run(self, pairs: Sequence[Pair]) -> list[GuardVerdict]:
+        prompts = [self._ids(pair) for pair in pairs]
+        fitting = [i for i, ids in enumerate(prompts) if ids is not None]
+        verdicts = [
+            self.guard.held("the output is too long for the guard model's context", self.model_id)
+        ] * len(pairs)
+        if fitting:
+            shares = self._answer_shares([prompts[i] or [] for i in fitting])
+            for index, (p_safe, p_unsafe) in zip(fitting, shares, strict=True):
+                verdicts[index] = self._verdict(prompts[index] or [], p_safe, p_unsafe)
+        return verdicts
+
+    def _ids(self, pair: Pair) -> list[int] | None:
+        prompt = chat_prompt(self.loaded.tokenizer, guard_prompt(self.policy, *pair))
+        ids = list(self.loaded.tokenizer(prompt, add_special_tokens=False).input_ids)
+        limit = self.loaded.identity.context_length
+        return None if limit and len(ids) + CATEGORY_TOKENS > limit else ids
+
+    def _answer_shares(self, batch: list[list[int]]) -> list[tuple[float, float]]:
+        """P(first answer token is "safe"), P(... "unsafe") for each prompt of the batch."""
+        import torch
+
+        probs = torch.softmax(_last_logits(self.loaded.model, batch).float(), dim=-1)
+        return [(float(row[self.safe_id]), float(row[self.unsafe_ids[0]])) for row in probs]
+
+    def _verdict(self, ids: list[int], p_safe: float, p_unsafe: float) -> GuardVerdict:
+        share = p_safe + p_unsafe
+        if self.trained and share < MIN_ANSWER_SHARE:
+            reason = f"the guard answered neither 'safe' nor 'unsafe' (their share {share:.3f})"
+            return self.guard.held(reason, self.model_id)
+        # A model not trained for the task (the bundled stand-in) chooses between the two.
+        score = p_unsafe / share if share > 0 else 1.0
+        verdict: Verdict = "safe"
+        codes: tuple[str, ...] = ()
+        if score >= self.policy.threshold:
+            tail = _greedy(self.loaded, ids + self.unsafe_ids + self._newline(), CATEGORY_TOKENS)
+            verdict, codes = "unsafe", parse_guard_output("unsafe\n" + tail, self.policy)[1]
+        return GuardVerdict(
+            verdict=verdict,
+            categories=codes,
+            model=self.model_id,
+            policy_version=self.policy.version,
+            score=score,
+            policy_sha256=self.policy.sha256,
+            outcome=self.policy.action_for(verdict, codes),
+        )
+
+    def _newline(self) -> list[int]:
+        return list(self.loaded.tokenizer("\n", add_special_tokens=False).input_ids)
+
+
+def _last_logits(model: Any, batch: list[list[int]]) -> Any:
+    """The next-token logits after each sequence of a left-padded batch.
+
+    Positions come from the attention mask, so a padded prompt is scored exactly as it would
+    be alone (tests/integration/test_llama_guard.py checks batched against one at a time).
     """
     import torch
 
-    input_ids = torch.tensor([ids])
+    width = max(len(ids) for ids in batch)
+    device = next(model.parameters()).device
+    input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ids in enumerate(batch):
+        input_ids[row, width - len(ids) :] = torch.tensor(ids)
+        mask[row, width - len(ids) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.inference_mode():
+        out = model(
+            input_ids=input_ids.to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions.to(device),
+        )
+    return out.logits[:, -1, :]
+
+
+def _greedy(loaded: LoadedModel, ids: list[int], tokens: int) -> str:
+    """Greedy tokens after `ids`: the category codes of an unsafe answer.
+
+    A plain loop of forward passes rather than generate(): generate's arguments and cache
+    changed across transformers versions (and fail on Llama 4 text-only in 5.24), and this
+    runs only for unsafe outputs, a dozen tokens at most.
+    """
     tokenizer = loaded.tokenizer
-    output = loaded.model.generate(
-        input_ids=input_ids,
-        attention_mask=torch.ones_like(input_ids),
-        max_new_tokens=CATEGORY_TOKENS,
-        do_sample=False,
-        pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-    )
-    return str(tokenizer.decode(output[0, len(ids) :], skip_special_tokens=True))
+    stop = {tokenizer.eos_token_id, *tokenizer.all_special_ids}
+    new: list[int] = []
+    for _ in range(tokens):
+        token = int(_last_logits(loaded.model, [ids + new])[0].argmax())
+        if token in stop:
+            break
+        new.append(token)
+    return str(tokenizer.decode(new, skip_special_tokens=True))

@@ -59,36 +59,70 @@ def _folder_revision(name: str, model: Any) -> str:
     return "local-" + digest.hexdigest()[:12]
 
 
-def _load_folder(name: str) -> LoadedModel:
+@dataclass(frozen=True)
+class Placement:
+    """Where a model's weights come from and where they live: revision, device and dtype."""
+
+    revision: str = ""  # commit or tag in the HF cache; "" = the one found
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto" (accelerate spreads the layers)
+    dtype: str = "auto"  # "auto" keeps the stored dtype
+
+    def from_pretrained_options(self) -> dict[str, Any]:
+        import torch
+
+        options: dict[str, Any] = {"local_files_only": True}  # a folder or the cache; never fetch
+        if self.revision:
+            options["revision"] = self.revision
+        options["dtype"] = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
+        if self.device == "auto":
+            options["device_map"] = "auto"
+        return options
+
+
+def _load_folder(name: str, placement: Placement) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
 
-    # local_files_only: a folder, or a model already in the Hugging Face cache; never download.
-    tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+    options = placement.from_pretrained_options()
+    tokenizer = AutoTokenizer.from_pretrained(
+        name, local_files_only=True, revision=placement.revision or None
+    )
     model: Any
     try:
-        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(name, **options)
     except ValueError:
         # Llama Guard 4 is published as a multimodal Llama 4 checkpoint, which the causal-LM
-        # auto class does not map; it still takes input_ids and generates text.
-        model = AutoModelForImageTextToText.from_pretrained(name, local_files_only=True)
+        # auto class does not map. Its text tower is a causal LM of its own, and the only part
+        # text screening needs (the full model's text-only forward fails in transformers 5.24).
+        model = AutoModelForImageTextToText.from_pretrained(name, **options)
+        model = getattr(model, "language_model", model)
+    if placement.device != "auto":
+        model = model.to(placement.device)
     model.eval()
     context = int(getattr(model.config, "max_position_embeddings", 0) or 0)
-    identity = ModelIdentity(
-        id=name, revision=_folder_revision(name, model), context_length=context
-    )
+    revision = placement.revision or _folder_revision(name, model)
+    identity = ModelIdentity(id=name, revision=revision, context_length=context)
     return LoadedModel(tokenizer, model, identity)
 
 
-def load_causal_lm(name: str) -> LoadedModel:
+ON_CPU = Placement()
+
+
+def load_causal_lm(name: str, placement: Placement = ON_CPU) -> LoadedModel:
     """The model named by settings ("bundled:..." or a folder/cached id), once per process."""
+    bundled = name.startswith("bundled:")
+    # The bundled model is one fixed file: only its device can vary, so the guard and the
+    # analysis model share it in a process.
+    key = f"{name}|{placement.device}" if bundled else f"{name}|{placement}"
     with _cache_lock:
-        if name not in _cache:
-            if name.startswith("bundled:"):
+        if key not in _cache:
+            if bundled:
                 tokenizer, model = load_bundled()
-                _cache[name] = LoadedModel(tokenizer, model, bundled_identity())
+                if placement.device not in ("cpu", "auto"):
+                    model = model.to(placement.device)
+                _cache[key] = LoadedModel(tokenizer, model, bundled_identity())
             else:
-                _cache[name] = _load_folder(name)
-        return _cache[name]
+                _cache[key] = _load_folder(name, placement)
+        return _cache[key]
 
 
 _tokenizers: dict[str, Any] = {}
@@ -97,8 +131,9 @@ _tokenizers: dict[str, Any] = {}
 def load_tokenizer(name: str) -> Any:
     """Only the tokenizer of a model, for processes that count tokens but never generate."""
     with _cache_lock:
-        if name in _cache:
-            return _cache[name].tokenizer
+        loaded = _cache.get(f"{name}|cpu") or _cache.get(f"{name}|{ON_CPU}")
+        if loaded is not None:
+            return loaded.tokenizer
         if name not in _tokenizers:
             from transformers import AutoTokenizer
 

@@ -92,6 +92,7 @@ def read_document(settings: Settings, data: bytes, media_type: str) -> Extracted
         timeout_s=settings.extract_timeout_s,
         memory_mb=settings.extract_memory_mb,
         max_pages=settings.extract_max_pages,
+        include_hidden=settings.include_hidden_text,
     )
 
 
@@ -137,6 +138,7 @@ def window_tokens(rt: Runtime) -> int:
 def plan(rt: Runtime, run_id: int) -> bool:
     """windowing -> analyzing: cut the text into windows and record them (once)."""
     from docanalysis.core.provisions import render_provisions
+    from docanalysis.services.injection import record_injection_screen, screen_for_injection
     from docanalysis.services.planning import plan_document, window_provisions
 
     run = claim(rt, run_id, ("windowing",), "windowing")
@@ -172,6 +174,9 @@ def plan(rt: Runtime, run_id: int) -> bool:
         }
         for w in ([] if planned else result.windows)
     ]
+    # Once, with the new rows (a re-run finds them planned); before the transaction, since a
+    # model-based screen can take seconds per window.
+    screen = screen_for_injection(rt, doc, result.windows) if rows else None
     with transaction(rt.engine) as conn:
         repo.add_windows(conn, rows)
         total = len(repo.windows_of(conn, run_id))
@@ -193,4 +198,6 @@ def plan(rt: Runtime, run_id: int) -> bool:
                 document_tokens=result.usage.document_tokens,
                 window_tokens=window_tokens(rt),
             )
+        if screen is not None:
+            record_injection_screen(conn, run, screen)
     return True

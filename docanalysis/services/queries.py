@@ -13,6 +13,7 @@ from docanalysis.db.tables import FINAL_STATES
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import (
+    SHOWN,
     CitedProvision,
     DocumentAnalysis,
     DocumentView,
@@ -104,7 +105,7 @@ def _sentences(citations: Any) -> tuple[SummaryLine, ...]:
 
 
 def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
-    released = row.status == "released"
+    released = row.status in SHOWN
     return FindingView(
         kind=row.kind,
         category=row.category,
@@ -125,6 +126,9 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
         confidence=row.confidence,
         basis=row.basis or "",
         basis_reason=row.basis_reason or "",
+        guard_policy_version=row.guard_policy_version or "",
+        guard_policy_sha256=row.guard_policy_sha256 or "",
+        guard_reason=row.guard_reason or "",
     )
 
 

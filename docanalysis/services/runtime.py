@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.engine import Engine
 
 from docanalysis.config import Settings, load_settings
-from docanalysis.core.ports import Guard, LanguageModel
+from docanalysis.core.ports import Guard, InjectionDetector, LanguageModel
 from docanalysis.core.types import ClauseCategory
 from docanalysis.db.engine import make_engine
 from docanalysis.services.blobs import BlobStore
@@ -65,6 +65,14 @@ class Runtime:
         from docanalysis.llm.factory import build_guard
 
         return build_guard(self.settings)
+
+    @cached_property
+    def injection_detector(self) -> InjectionDetector:
+        """The screen for instructions aimed at the model in a document's text: the rules, or
+        the Prompt Guard model the settings name, loaded on first use."""
+        from docanalysis.llm.factory import build_injection_detector
+
+        return build_injection_detector(self.settings)
 
 
 def build_runtime(settings: Settings, queue: RunQueue | None = None) -> Runtime:

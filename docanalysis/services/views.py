@@ -73,7 +73,7 @@ class FindingView:
     start: int | None
     end: int | None
     value: str
-    status: str  # released, held, pending
+    status: str  # released, flagged (shown, marked for review), held, pending
     verdict: str  # safe, unsafe, held, "" while pending
     guard_categories: tuple[str, ...]
     guard_model: str
@@ -83,6 +83,17 @@ class FindingView:
     confidence: float | None = None  # a clause: see core/fusion.py
     basis: str = ""  # agreed, unconfirmed, candidate, model_only
     basis_reason: str = ""
+    guard_policy_version: str = ""  # the policy that judged it, and its sha256
+    guard_policy_sha256: str = ""
+    guard_reason: str = ""  # why the guard could not judge it (held), "" otherwise
+
+    @property
+    def shown(self) -> bool:
+        """Released by the guard, flagged or not: its text may be shown."""
+        return self.status in SHOWN
+
+
+SHOWN = ("released", "flagged")
 
 
 @dataclass(frozen=True)

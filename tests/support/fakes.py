@@ -57,16 +57,33 @@ class KeywordModel:
 
 
 class FixedGuard:
-    """Answers one verdict for everything, or raises like a guard that is down."""
+    """Answers one verdict for everything, or fails like a guard that is down."""
 
-    def __init__(self, verdict: str = "safe", fail: bool = False) -> None:
+    def __init__(self, verdict: str = "safe", fail: bool = False, outcome: str = "") -> None:
         self.verdict = verdict
         self.fail = fail
+        self.outcome = outcome or {"safe": "release", "unsafe": "block"}.get(verdict, "block")
         self.seen: list[tuple[str, str]] = []
+        self.batches: list[int] = []
 
-    def classify(self, instruction: str, response: str) -> GuardVerdict:
-        self.seen.append((instruction, response))
+    def classify_batch(self, pairs: Sequence[tuple[str, str]]) -> list[GuardVerdict]:
+        self.seen += pairs
+        self.batches.append(len(pairs))
+        return [self._verdict() for _ in pairs]
+
+    def _verdict(self) -> GuardVerdict:
         if self.fail:
-            return GuardVerdict("held", (), "test/guard", "test-policy", None, "guard is down")
+            return GuardVerdict(
+                "held", (), "test/guard", "test-policy", None, "guard is down", "0" * 64, "block"
+            )
         categories = ("S1",) if self.verdict == "unsafe" else ()
-        return GuardVerdict(self.verdict, categories, "test/guard", "test-policy", 0.1)  # type: ignore[arg-type]
+        return GuardVerdict(
+            self.verdict,  # type: ignore[arg-type]
+            categories,
+            "test/guard",
+            "test-policy",
+            0.1,
+            "",
+            "0" * 64,
+            self.outcome,  # type: ignore[arg-type]
+        )

@@ -36,6 +36,8 @@ def finding(kind: str, status: str, **kw: object) -> FindingView:
         verdict="safe" if status == "released" else "unsafe",
         guard_categories=() if status == "released" else ("S1",),
         guard_model="guard@1",
+        guard_policy_version="legal-2",
+        guard_policy_sha256="c0ffee",
     )
     values.update(kw)
     return FindingView(**values)  # type: ignore[arg-type]
@@ -87,7 +89,15 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
             "confidence": 0.92,
             "basis": "agreed",
             "basis_reason": "the model proposed it and the scorer agrees (0.90)",
-            "guard": {"verdict": "safe", "categories": [], "model": "guard@1"},
+            "guard": {
+                "status": "released",
+                "verdict": "safe",
+                "categories": [],
+                "model": "guard@1",
+                "policy_version": "legal-2",
+                "policy_sha256": "c0ffee",
+                "reason": "",
+            },
         }
     ]
     assert out["held"] == [
@@ -96,7 +106,15 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
             "page": 1,
             "start": 0,
             "end": 40,
-            "guard": {"verdict": "unsafe", "categories": ["S1"], "model": "guard@1"},
+            "guard": {
+                "status": "held",
+                "verdict": "unsafe",
+                "categories": ["S1"],
+                "model": "guard@1",
+                "policy_version": "legal-2",
+                "policy_sha256": "c0ffee",
+                "reason": "",
+            },
         }
     ]
     assert out["summary"]["text"] == "A supply agreement."
