@@ -49,9 +49,10 @@ def too_complex_reason(memory_mb: int) -> str:
 
 
 def extract_in_sandbox(
-    data: bytes, *, timeout_s: int, memory_mb: int, max_pages: int
+    data: bytes, *, timeout_s: int, memory_mb: int, max_pages: int, include_hidden: bool = False
 ) -> ExtractedDocument:
-    """extract_pdf in a limited child. Raises ExtractionError with a user-facing reason."""
+    """extract_pdf in a limited child. Raises ExtractionError with a user-facing reason.
+    Text a reader cannot see is left out unless `include_hidden` (see extract_pdf)."""
     command = [
         sys.executable,
         "-m",
@@ -60,6 +61,8 @@ def extract_in_sandbox(
         f"--memory-mb={memory_mb}",
         f"--max-pages={max_pages}",
     ]
+    if include_hidden:
+        command.append("--include-hidden")
     try:
         done = subprocess.run(
             command,
@@ -137,6 +140,7 @@ def _child(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-s", type=int, required=True)
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--max-pages", type=int, required=True)
+    parser.add_argument("--include-hidden", action="store_true")
     args = parser.parse_args(argv)
     _limit_self(args.timeout_s, args.memory_mb)
     # pypdf logs a warning per oddity; a hostile file can produce millions of them.
@@ -145,7 +149,7 @@ def _child(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr  # nothing but our JSON may reach the parent's stdout
     data = sys.stdin.buffer.read()
     try:
-        document = extract_pdf(data, max_pages=args.max_pages)
+        document = extract_pdf(data, max_pages=args.max_pages, include_hidden=args.include_hidden)
         payload: dict[str, Any] = {"document": document_to_json(document)}
     except ExtractionError as exc:
         payload = {"error": {"code": exc.code, "reason": exc.reason}}

@@ -18,6 +18,7 @@ from pypdf import PasswordType
 from pypdf.errors import PdfStreamError
 
 from docanalysis.core.errors import ExtractionError
+from docanalysis.core.hidden_text import HiddenText, PageText, read_page
 from docanalysis.core.types import ExtractedDocument, Page
 
 T = TypeVar("T")
@@ -47,6 +48,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _TYPESET_SPACES = (0x00A0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
 _CONFUSABLES = {0x037E: ";"} | {code: " " for code in _TYPESET_SPACES}
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n|\Z)")
+# How much of the hidden text a warning quotes: enough to judge it, too little to act on.
+EXCERPT_CHARS = 80
 
 
 def malformed_reason(detail: str) -> str:
@@ -57,8 +60,14 @@ def too_many_pages_reason(pages: int, limit: int) -> str:
     return f"this PDF has {pages} pages; the limit is {limit}"
 
 
-def extract_pdf(data: bytes, *, max_pages: int = 2000) -> ExtractedDocument:
-    """Read `data` as a PDF. Raises ExtractionError with a user-facing reason on any failure."""
+def extract_pdf(
+    data: bytes, *, max_pages: int = 2000, include_hidden: bool = False
+) -> ExtractedDocument:
+    """Read `data` as a PDF. Raises ExtractionError with a user-facing reason on any failure.
+
+    Text a reader cannot see (white, invisible, microscopic, off the page: a way to talk to the
+    model behind the reader's back) is left out unless `include_hidden`; either way each page
+    that has some gets a warning that quotes it."""
     if not data.strip():
         raise ExtractionError(REASON_EMPTY, code="empty")
     if PDF_MAGIC not in data[:MAGIC_WINDOW]:
@@ -69,9 +78,10 @@ def extract_pdf(data: bytes, *, max_pages: int = 2000) -> ExtractedDocument:
         raise ExtractionError(REASON_NO_PAGES, code="empty")
     if count > max_pages:
         raise ExtractionError(too_many_pages_reason(count, max_pages), code="too_many_pages")
-    texts = _page_texts(reader, count)
-    warnings = _check_pages(texts)
-    return assemble(hashlib.sha256(data).hexdigest(), [t or "" for t in texts], warnings)
+    pages = _read_pages(reader, count, include_hidden)
+    warnings = _check_pages(pages) + _hidden_warnings(pages, included=include_hidden)
+    texts = [page.text if page is not None else "" for page in pages]
+    return assemble(hashlib.sha256(data).hexdigest(), texts, warnings)
 
 
 REASON_NOT_UTF8 = "this text file is not UTF-8 text; save it as UTF-8 and upload it again"
@@ -141,35 +151,64 @@ def _open(data: bytes) -> pypdf.PdfReader:
     return reader
 
 
-def _page_texts(reader: pypdf.PdfReader, count: int) -> list[str | None]:
+def _read_pages(reader: pypdf.PdfReader, count: int, include_hidden: bool) -> list[PageText | None]:
     """Each page on its own (None: it failed): one broken page must not cost the other 99."""
-    texts: list[str | None] = []
+    pages: list[PageText | None] = []
     failures: list[BaseException] = []
     for index in range(count):
         try:
-            texts.append(reader.pages[index].extract_text() or "")
+            pages.append(read_page(reader.pages[index], include_hidden=include_hidden))
         except MemoryError:
             raise  # the sandbox reports it as "too complex", not as one bad page
         except (Exception, RecursionError) as exc:  # any pypdf failure, see _guard
             _reraise_memory_error(exc)
             failures.append(exc)
-            texts.append(None)
+            pages.append(None)
     if len(failures) == count:
         raise ExtractionError(malformed_reason(_detail(failures[0])), code="malformed") from (
             failures[0]
         )
-    return texts
+    return pages
 
 
-def _check_pages(texts: Sequence[str | None]) -> list[str]:
+def _hidden_warnings(pages: Sequence[PageText | None], *, included: bool) -> list[str]:
+    return [
+        hidden_text_warning(number, page.hidden, included=included)
+        for number, page in enumerate(pages, start=1)
+        if page is not None and page.hidden
+    ]
+
+
+def hidden_text_warning(number: int, hidden: Sequence[HiddenText], *, included: bool) -> str:
+    """One page's hidden text, for a lawyer: how much, why nobody sees it, what it says."""
+    passages = sum(piece.passages for piece in hidden)
+    amount = "1 passage" if passages == 1 else f"{passages} passages"
+    verb = "was" if passages == 1 else "were"
+    fate = "included in the analysis, as configured" if included else "left out of the analysis"
+    reasons = ", ".join(piece.reason for piece in hidden)
+    quote = excerpt(" ".join(piece.text for piece in hidden))
+    return (
+        f'page {number}: {amount} of text a reader cannot see ({reasons}) {verb} {fate}: "{quote}"'
+    )
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of `text` on one line, whitespace collapsed, cut with an ellipsis."""
+    flat = " ".join(normalize(text).split())
+    return flat if len(flat) <= limit else flat[:limit].rstrip() + "\u2026"
+
+
+def _check_pages(pages: Sequence[PageText | None]) -> list[str]:
     """Refuse a scan; otherwise the warnings a lawyer needs about pages that were not read."""
     warnings = [
         f"page {number} could not be read and was skipped"
-        for number, text in enumerate(texts, start=1)
-        if text is None
+        for number, page in enumerate(pages, start=1)
+        if page is None
     ]
-    readable = [(number, text) for number, text in enumerate(texts, start=1) if text is not None]
-    textless = [number for number, text in readable if not _has_words(text)]
+    readable = [(number, page) for number, page in enumerate(pages, start=1) if page is not None]
+    # A page whose only text is hidden has a text layer (no scan); its own warning says why
+    # none of it is read.
+    textless = [number for number, page in readable if not (_has_words(page.text) or page.hidden)]
     # Mostly-image documents (one OCR'd chart among scanned pages) are scans too: analyzing the
     # few words found would look like a complete answer while most of the document went unread.
     if 2 * len(textless) > len(readable):
