@@ -151,6 +151,13 @@ def window_schema(
     }
 
 
+def messages_sha256(messages: Sequence[Message]) -> str:
+    """sha256 of exactly what a model call was sent (roles and texts), for the audit trail: with
+    the stored document text anyone can rebuild the prompt and check it."""
+    sent = [{"role": m.role, "content": m.content} for m in messages]
+    return hashlib.sha256(json.dumps(sent, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def prompt_template_hash() -> str:
     """sha256 of everything that shapes the prompts but the data, recorded in the audit trail.
 

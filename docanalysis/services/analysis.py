@@ -11,7 +11,12 @@ from docanalysis.core.errors import ModelOutputError
 from docanalysis.core.fusion import Scored, fuse
 from docanalysis.core.grounding import merge_and_ground
 from docanalysis.core.parsing import parse_summary_output, parse_window_output
-from docanalysis.core.prompts import prompt_template_hash, window_messages, window_schema
+from docanalysis.core.prompts import (
+    messages_sha256,
+    prompt_template_hash,
+    window_messages,
+    window_schema,
+)
 from docanalysis.core.provisions import split_provisions
 from docanalysis.core.summaries import (
     clean_sentences,
@@ -76,10 +81,9 @@ def _analyze_window(
     numbers = [p.number for p in provisions]
     keys = [c.key for c in rt.taxonomy]
     started = time.monotonic()
+    messages = window_messages(doc.text, provisions, rt.taxonomy)
     completion = rt.model.complete_json(
-        window_messages(doc.text, provisions, rt.taxonomy),
-        window_schema(numbers, rt.taxonomy),
-        rt.settings.output_tokens,
+        messages, window_schema(numbers, rt.taxonomy), rt.settings.output_tokens
     )
     seconds = round(time.monotonic() - started, 3)
     try:
@@ -121,6 +125,7 @@ def _analyze_window(
             model_id=rt.model.identity.id,
             model_revision=rt.model.identity.revision,
             prompt_template_sha256=prompt_template_hash(),
+            prompt_sha256=messages_sha256(messages),
             input_sha256=window.input_sha256,
             output_sha256=sha256_text(completion.text),
             prompt_tokens=usage.prompt_tokens,
