@@ -23,6 +23,8 @@ from docanalysis.core.guard_policy import (
     parse_guard_output,
 )
 from docanalysis.core.types import GuardVerdict, Verdict
+from docanalysis.llm import next_token
+from docanalysis.llm.next_token import Prefix
 from docanalysis.llm.transformers_local import ON_CPU, LoadedModel, Placement, load_causal_lm
 
 CATEGORY_TOKENS = 12  # enough for "S1,S10,S14" and an end token
@@ -73,6 +75,15 @@ class LlamaGuard:
         self.model_name = model
         self.placement = placement
         self.batch_size = max(1, batch_size)
+        self._prefixes: dict[str, Prefix | None] = {}
+
+    def prefix(self, loaded: LoadedModel) -> Prefix | None:
+        """The cache of the task and policy tokens all prompts share, computed once."""
+        key = f"{loaded.identity.id}@{loaded.identity.revision}"
+        if key not in self._prefixes:
+            ids = _shared_ids(loaded.tokenizer, self.policy)
+            self._prefixes[key] = next_token.run_prefix(loaded.model, ids) if ids else None
+        return self._prefixes[key]
 
     def classify(self, instruction: str, response: str) -> GuardVerdict:
         return self.classify_batch([(instruction, response)])[0]
@@ -112,6 +123,22 @@ class LlamaGuard:
             return [self.held(f"the guard {why}: {exc!r}")] * len(pairs)
 
 
+def _shared_ids(tokenizer: Any, policy: GuardPolicy) -> list[int]:
+    """The tokens every prompt under `policy` starts with: the common start of two prompts
+    that differ in their conversation, less two tokens (a token at the boundary can merge with
+    what follows it; a prompt that does not start with these ids is scored whole)."""
+    a, b = (
+        tokenizer(
+            chat_prompt(tokenizer, guard_prompt(policy, *pair)), add_special_tokens=False
+        ).input_ids
+        for pair in (("a", "b"), ("Zq", "Xw"))
+    )
+    common = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    return list(a[: max(0, common - 2)])
+
+
 def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
 
@@ -126,6 +153,7 @@ class _Judgement:
         self.trained = guard_format(tokenizer) != "chat"
         self.safe_id = tokenizer("safe", add_special_tokens=False).input_ids[0]
         self.unsafe_ids = tokenizer("unsafe", add_special_tokens=False).input_ids
+        self.prefix = guard.prefix(loaded)
 
     def run(self, pairs: Sequence[Pair]) -> list[GuardVerdict]:
         prompts = [self._ids(pair) for pair in pairs]
@@ -149,7 +177,8 @@ class _Judgement:
         """P(first answer token is "safe"), P(... "unsafe") for each prompt of the batch."""
         import torch
 
-        probs = torch.softmax(_last_logits(self.loaded.model, batch).float(), dim=-1)
+        logits = next_token.last_logits(self.loaded.model, batch, self.prefix)
+        probs = torch.softmax(logits.float(), dim=-1)
         return [(float(row[self.safe_id]), float(row[self.unsafe_ids[0]])) for row in probs]
 
     def _verdict(self, ids: list[int], p_safe: float, p_unsafe: float) -> GuardVerdict:
@@ -162,7 +191,8 @@ class _Judgement:
         verdict: Verdict = "safe"
         codes: tuple[str, ...] = ()
         if score >= self.policy.threshold:
-            tail = _greedy(self.loaded, ids + self.unsafe_ids + self._newline(), CATEGORY_TOKENS)
+            answer = ids + self.unsafe_ids + self._newline()
+            tail = _greedy(self.loaded, answer, CATEGORY_TOKENS, self.prefix)
             verdict, codes = "unsafe", parse_guard_output("unsafe\n" + tail, self.policy)[1]
         return GuardVerdict(
             verdict=verdict,
@@ -178,32 +208,7 @@ class _Judgement:
         return list(self.loaded.tokenizer("\n", add_special_tokens=False).input_ids)
 
 
-def _last_logits(model: Any, batch: list[list[int]]) -> Any:
-    """The next-token logits after each sequence of a left-padded batch.
-
-    Positions come from the attention mask, so a padded prompt is scored exactly as it would
-    be alone (tests/integration/test_llama_guard.py checks batched against one at a time).
-    """
-    import torch
-
-    width = max(len(ids) for ids in batch)
-    device = next(model.parameters()).device
-    input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, ids in enumerate(batch):
-        input_ids[row, width - len(ids) :] = torch.tensor(ids)
-        mask[row, width - len(ids) :] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    with torch.inference_mode():
-        out = model(
-            input_ids=input_ids.to(device),
-            attention_mask=mask.to(device),
-            position_ids=positions.to(device),
-        )
-    return out.logits[:, -1, :]
-
-
-def _greedy(loaded: LoadedModel, ids: list[int], tokens: int) -> str:
+def _greedy(loaded: LoadedModel, ids: list[int], tokens: int, prefix: Prefix | None) -> str:
     """Greedy tokens after `ids`: the category codes of an unsafe answer.
 
     A plain loop of forward passes rather than generate(): generate's arguments and cache
@@ -214,7 +219,7 @@ def _greedy(loaded: LoadedModel, ids: list[int], tokens: int) -> str:
     stop = {tokenizer.eos_token_id, *tokenizer.all_special_ids}
     new: list[int] = []
     for _ in range(tokens):
-        token = int(_last_logits(loaded.model, [ids + new])[0].argmax())
+        token = int(next_token.last_logits(loaded.model, [ids + new], prefix)[0].argmax())
         if token in stop:
             break
         new.append(token)

@@ -14,7 +14,7 @@ import torch
 
 from docanalysis.core.guard_policy import guard_prompt, llama3_chat, llama4_chat
 from docanalysis.guard_policies import load_policy
-from docanalysis.llm import llama_guard
+from docanalysis.llm import next_token
 from docanalysis.llm.llama_guard import LlamaGuard, chat_prompt, guard_format
 from docanalysis.llm.transformers_local import load_causal_lm, load_tokenizer
 
@@ -75,26 +75,26 @@ def test_a_guard_that_cannot_load_holds(tmp_path: Path) -> None:
 
 
 def test_out_of_memory_splits_the_batch_before_holding(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = llama_guard._last_logits
+    real = next_token.last_logits
     sizes: list[int] = []
 
-    def tight_memory(model: Any, batch: list[list[int]]) -> Any:
+    def tight_memory(model: Any, batch: list[list[int]], prefix: Any) -> Any:
         sizes.append(len(batch))
         if len(batch) > 1:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(model, batch)
+        return real(model, batch, prefix)
 
-    monkeypatch.setattr(llama_guard, "_last_logits", tight_memory)
+    monkeypatch.setattr(next_token, "last_logits", tight_memory)
     verdicts = LlamaGuard(SHORT, batch_size=3).classify_batch(OUTPUTS)
     assert [v.verdict for v in verdicts] == ["safe"] * 3
     assert sizes == [3, 1, 2, 1, 1]
 
 
 def test_out_of_memory_for_a_single_output_holds(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_memory(model: Any, batch: list[list[int]]) -> Any:
+    def no_memory(model: Any, batch: list[list[int]], prefix: Any) -> Any:
         raise torch.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(llama_guard, "_last_logits", no_memory)
+    monkeypatch.setattr(next_token, "last_logits", no_memory)
     verdicts = LlamaGuard(POLICY, batch_size=2).classify_batch(OUTPUTS)
     assert [v.verdict for v in verdicts] == ["held"] * 3
     assert verdicts[0].reason == "the guard out of memory: OutOfMemoryError('CUDA out of memory')"
@@ -198,14 +198,33 @@ def test_llama_guard_classes_use_their_published_format_and_hold_a_non_answer(
     assert verdicts[0].policy_sha256 == POLICY.sha256
 
 
-def test_llama_guard_4_scores_its_text_tower_batched_as_alone(tiny_llama_guard_4: Path) -> None:
-    loaded = load_causal_lm(str(tiny_llama_guard_4))
-    assert type(loaded.model).__name__ == "Llama4ForCausalLM"
+@pytest.mark.parametrize("fixture", ["bundled", "tiny_llama_guard_3", "tiny_llama_guard_4"])
+def test_the_shared_prefix_cache_scores_as_the_whole_prompt_batched_or_alone(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    name = (
+        "bundled:SmolLM2-135M-Instruct"
+        if fixture == "bundled"
+        else str(request.getfixturevalue(fixture))
+    )
+    loaded = load_causal_lm(name)
+    if fixture == "tiny_llama_guard_4":
+        assert type(loaded.model).__name__ == "Llama4ForCausalLM"  # the text tower alone
+    guard = LlamaGuard(SHORT, name)
+    prefix = guard.prefix(loaded)
+    assert prefix is not None and len(prefix.ids) > 40
     prompts = [
-        loaded.tokenizer(chat_prompt(loaded.tokenizer, guard_prompt(POLICY, *pair))).input_ids
+        list(
+            loaded.tokenizer(
+                chat_prompt(loaded.tokenizer, guard_prompt(SHORT, *pair)), add_special_tokens=False
+            ).input_ids
+        )
         for pair in OUTPUTS
     ]
-    batched = llama_guard._last_logits(loaded.model, prompts)
+    assert all(tuple(ids[: len(prefix.ids)]) == prefix.ids for ids in prompts)
+    whole = next_token.last_logits(loaded.model, prompts)
+    cached = next_token.last_logits(loaded.model, prompts, prefix)
     for row, ids in enumerate(prompts):
-        alone = llama_guard._last_logits(loaded.model, [ids])[0]
-        assert torch.allclose(batched[row], alone, atol=1e-4)
+        alone = next_token.last_logits(loaded.model, [ids], prefix)[0]
+        assert torch.allclose(cached[row], whole[row], atol=1e-4)
+        assert torch.allclose(alone, whole[row], atol=1e-4)
