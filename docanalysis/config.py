@@ -49,6 +49,7 @@ class Settings:
     extract_timeout_s: int
     extract_memory_mb: int
     extract_max_pages: int
+    audit_key: Path  # the Ed25519 key that signs audit checkpoints and exports (not in the DB)
     secret_key: str
     debug: bool
     allowed_hosts: tuple[str, ...]
@@ -123,6 +124,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
+        audit_key=Path(env.get("DOCANALYSIS_AUDIT_KEY") or data_dir / "audit_signing_key.pem"),
         secret_key=env.get("DOCANALYSIS_SECRET_KEY") or "",
         debug=(env.get("DOCANALYSIS_DEBUG") or "0") == "1",
         allowed_hosts=tuple(
