@@ -6,8 +6,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from docanalysis.db import repositories as repo
 from docanalysis.db.audit import append_event
-from docanalysis.services.views import Actor
+from docanalysis.db.engine import transaction
+from docanalysis.services.runtime import Runtime
+from docanalysis.services.views import Actor, DocumentView
 
 
 def record(
@@ -29,5 +32,40 @@ def record(
         actor_id=actor.user_id,
         tenant_id=tenant_id,
         matter_id=matter_id,
-        details=details,
+        details={**details, **request_details(actor)},
     )
+
+
+def request_details(actor: Actor) -> dict[str, str]:
+    """Which request acted, and from where: for tracing an event to the web server's logs."""
+    found = {"request_id": actor.request_id, "client_address": actor.client_address}
+    return {key: value for key, value in found.items() if value}
+
+
+def record_access(rt: Runtime, actor: Actor, action: str, outcome: str, **details: Any) -> None:
+    """A sign-in, failed sign-in or sign-out: an event of its own (no matter, no domain change
+    to share a transaction with)."""
+    with transaction(rt.engine) as conn:
+        append_event(
+            conn,
+            action=action,
+            subject=f"user:{actor.user_id}" if actor.user_id is not None else "user:unknown",
+            actor=actor.identity,
+            actor_id=actor.user_id,
+            details={"outcome": outcome, **details, **request_details(actor)},
+        )
+
+
+def record_view(rt: Runtime, actor: Actor, document: DocumentView, what: str) -> None:
+    """A person read a document's analysis or one of its provisions."""
+    with transaction(rt.engine) as conn:
+        doc = repo.document(conn, document.id)
+        record(
+            conn,
+            actor,
+            "document.viewed",
+            f"document:{document.id}",
+            tenant_id=int(doc.tenant_id) if doc is not None else 0,
+            matter_id=document.matter_id,
+            view=what,
+        )

@@ -13,6 +13,8 @@ class Actor:
 
     user_id: int | None
     identity: str  # "alice <alice@firm.example>", "cli", "system"
+    request_id: str = ""  # the HTTP request that acted (X-Request-ID), "" outside a request
+    client_address: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,17 @@
 
 from pathlib import Path
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from django.views.static import serve
 
-from docanalysis.web.views import documents, health, matters
+from docanalysis.web.views import auth, documents, health, matters
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("", matters.home, name="home"),
     path("matters/new/", matters.create, name="matter-create"),

@@ -354,3 +354,73 @@ def test_a_cited_provision_shows_the_source_words_and_page(web: Runtime) -> None
     assert client.get(f"/documents/{doc.id}/provisions/999/").status_code == 404
     other = _client(_user("mallory"))
     assert other.get(f"/documents/{doc.id}/provisions/2/").status_code == 404
+
+
+def _events_since(rt: Runtime, seq: int) -> list[Any]:
+    from docanalysis.db.audit import read_events
+    from docanalysis.db.engine import reading
+
+    with reading(rt.engine) as conn:
+        return read_events(conn, after_seq=seq)
+
+
+def _head(rt: Runtime) -> int:
+    events = _events_since(rt, 0)
+    return events[-1].seq if events else 0
+
+
+def test_sign_in_failure_and_sign_out_are_audited_with_request_and_address(web: Runtime) -> None:
+    from django.test import Client
+
+    user = _user("carol")
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    start = _head(web)
+    refused = client.post(
+        "/login/", {"username": user.username, "password": "wrong"}, HTTP_X_REQUEST_ID="req-fail-1"
+    )
+    assert refused["X-Request-ID"] == "req-fail-1"
+    client.post("/login/", {"username": user.username, "password": "pw-Long-enough-1"})
+    signed_out = client.post("/logout/", HTTP_X_REQUEST_ID="bad id; drop table")
+    assert len(signed_out["X-Request-ID"]) == 32  # a made-up id replaces an unsafe one
+    failed, signed_in, out = _events_since(web, start)
+    assert (failed.action, failed.actor, failed.actor_id) == (
+        "user.sign_in_failed",
+        user.username,
+        None,
+    )
+    assert failed.details == {
+        "outcome": "failure",
+        "username": user.username,
+        "request_id": "req-fail-1",
+        "client_address": "203.0.113.7",
+    }
+    assert (signed_in.action, signed_in.actor_id, signed_in.subject) == (
+        "user.signed_in",
+        user.pk,
+        f"user:{user.pk}",
+    )
+    assert signed_in.details["outcome"] == "success"
+    assert out.action == "user.signed_out"
+    assert out.details["request_id"] == signed_out["X-Request-ID"]
+    assert "pw-Long-enough-1" not in str([e.details for e in (failed, signed_in, out)])
+
+
+def test_reading_a_document_is_audited(web: Runtime) -> None:
+    user = _user("dave")
+    client = _client(user)
+    matter_id = _matter(client, "Reading audit")
+    _upload(client, matter_id, "contract.pdf", ONE_PAGE_CONTRACT.read_bytes())
+    doc = _single_document(web, user, matter_id)
+    start = _head(web)
+    assert client.get(f"/documents/{doc.id}/", HTTP_X_REQUEST_ID="read-1").status_code == 200
+    (viewed,) = _events_since(web, start)
+    assert (viewed.action, viewed.subject, viewed.matter_id) == (
+        "document.viewed",
+        f"document:{doc.id}",
+        matter_id,
+    )
+    assert viewed.details == {
+        "view": "analysis",
+        "request_id": "read-1",
+        "client_address": "127.0.0.1",
+    }

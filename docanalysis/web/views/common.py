@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
 
 from docanalysis.services.runtime import Runtime, get_runtime
 from docanalysis.services.views import Actor, RunStatus
@@ -14,11 +15,18 @@ def runtime() -> Runtime:
     return get_runtime()
 
 
-def actor_for(user: AbstractBaseUser | AnonymousUser) -> Actor:
+def actor_for(request: HttpRequest, user: AbstractBaseUser | AnonymousUser | None = None) -> Actor:
+    """The acting user (the request's, unless given) with the request's id and address."""
+    user = request.user if user is None else user
     username = user.get_username()
     email = getattr(user, "email", "")
     identity = f"{username} <{email}>" if email else username
-    return Actor(user_id=user.pk, identity=identity)
+    return Actor(
+        user_id=user.pk,
+        identity=identity,
+        request_id=getattr(request, "request_id", ""),
+        client_address=request.META.get("REMOTE_ADDR", ""),
+    )
 
 
 def status_payload(status: RunStatus) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from docanalysis.services import queries, submit
+from docanalysis.services.audit import record_view
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.views import DocumentAnalysis, FindingView
 from docanalysis.web.views.common import actor_for, runtime, status_payload
@@ -23,7 +24,7 @@ def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
     files = request.FILES.getlist("files")
     if not files:
         return render_matter(request, matter_id, ("Choose one or more PDF files to upload.",), 400)
-    rt, actor = runtime(), actor_for(request.user)
+    rt, actor = runtime(), actor_for(request)
     errors: list[str] = []
     for f in files:
         name = f.name or "document.pdf"
@@ -55,6 +56,7 @@ def detail(request: HttpRequest, document_id: int) -> HttpResponse:
         analysis = queries.document_analysis(runtime(), request.user.pk, document_id)
     except NotFound:
         raise Http404("No such document.") from None
+    record_view(runtime(), actor_for(request), analysis.document, "analysis")
     context = {"analysis": analysis, "doc": analysis.document, "groups": _groups(analysis)}
     return render(request, "web/document.html", context)
 

@@ -20,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def create(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "")
     try:
-        matter_id = matters.create_matter(runtime(), actor_for(request.user), name)
+        matter_id = matters.create_matter(runtime(), actor_for(request), name)
     except Rejected as e:
         return _home(request, name, e.reason, status=400)
     return redirect("matter", matter_id=matter_id)
