@@ -17,7 +17,7 @@ from typing import Any
 from docanalysis.core.injection import InjectionFinding, InjectionScore
 from docanalysis.core.types import ExtractedDocument, Window
 from docanalysis.db import repositories as repo
-from docanalysis.services.pipeline import run_event
+from docanalysis.services.pipeline import run_event, sha256_text
 from docanalysis.services.runtime import Runtime
 
 EVENT = "run.injection_screened"
@@ -89,7 +89,8 @@ def _flagged_window(
             "start": window.start + f.start,
             "end": window.start + f.end,
             "page": doc.page_at(window.start + f.start),
-            "excerpt": f.excerpt,
+            # The audit trail holds no document text: the passage is located, not quoted.
+            "excerpt_sha256": sha256_text(f.excerpt),
         }
         for f in score.findings[:FINDINGS_KEPT]
     ]

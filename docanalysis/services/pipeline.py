@@ -8,6 +8,7 @@ same rows, never duplicates: the queue is not the source of truth, the run row i
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,16 @@ SYSTEM = "system"
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def without_quotes(warning: str) -> str:
+    """A warning fit for the audit trail: what it quotes from the document (hidden text, an
+    injected instruction) replaced by the quote's sha256. Audit rows carry no document text;
+    the run's own warnings keep the quote for the people allowed to read the document."""
+    return _QUOTED.sub(lambda m: f"<quote sha256:{sha256_text(m.group(0)[1:-1])[:16]}>", warning)
 
 
 def no_progress(stage: str, done: int, total: int) -> None:
@@ -125,7 +136,7 @@ def extract(rt: Runtime, run_id: int) -> bool:
             pages=len(pages),
             chars=len(extracted.text),
             text_sha256=sha256_text(extracted.text),
-            warnings=list(extracted.warnings),
+            warnings=[without_quotes(w) for w in extracted.warnings],
         )
     return True
 
