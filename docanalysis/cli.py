@@ -1,4 +1,4 @@
-"""The command line: `docanalysis extract|plan|analyze|migrate|serve|verify-audit|eval`.
+"""The command line: `docanalysis extract|plan|analyze|migrate|serve|audit|eval`.
 
 extract and analyze need no server; analyze records its run and audit events in the configured
 database like the web does. stdout carries only the result; progress and errors go to stderr.
@@ -70,19 +70,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(load_settings(), args.host, args.port, workers=args.workers)
 
 
-def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from docanalysis.db.audit import verify_chain
-    from docanalysis.db.engine import make_engine
-
-    with make_engine(load_settings().database_url).connect() as conn:
-        check = verify_chain(conn)
-    if check.ok:
-        print(f"audit chain verified: {check.count} events")
-        return 0
-    print(f"audit chain BROKEN at event {check.first_bad_seq}: {check.problem}", file=sys.stderr)
-    return 1
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="docanalysis", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -114,8 +101,12 @@ def parser() -> argparse.ArgumentParser:
     from docanalysis.cli_eval import add_parser as add_eval_parser
 
     add_eval_parser(sub)
-    p = sub.add_parser("verify-audit", help="walk the audit chain and name the first bad row")
-    p.set_defaults(func=cmd_verify_audit)
+    from docanalysis.cli_audit import add_parser as add_audit_parser
+    from docanalysis.cli_audit import cmd_verify as cmd_verify_audit
+
+    add_audit_parser(sub)
+    p = sub.add_parser("verify-audit", help="the same as `audit verify`")
+    p.set_defaults(func=cmd_verify_audit, tenant=None)
     return root
 
 
