@@ -136,3 +136,35 @@ def test_a_damaged_pdf_fails_with_its_reason(
     assert reason.is_visible()
     assert expected in (reason.text_content() or "")
     page.screenshot(path=str(results_dir / "browser-failed.png"), full_page=True)
+
+
+def test_the_compliance_view_filters_opens_and_exports_a_verifiable_trail(
+    page: Any, product: dict[str, Any], results_dir: Path
+) -> None:
+    from docanalysis.services.audit_export import verify_export
+
+    base_url = product["url"]
+    _sign_in(page, base_url)  # the product's administrator: a tenant admin
+    page.get_by_label("Matter name").fill("Compliance check")
+    page.get_by_role("button", name="Create matter").click()
+    page.wait_for_url(f"{base_url}/matters/*/")
+    page.get_by_role("link", name="Compliance").click()
+    page.wait_for_url(f"{base_url}/compliance/")
+    assert page.locator("h1").text_content() == "Audit trail"
+    page.get_by_label("Action").select_option("matter.created")
+    page.get_by_role("button", name="Show events").click()
+    page.wait_for_load_state()
+    actions = page.locator("table.events tbody td code").all_text_contents()
+    assert actions and set(actions) == {"matter.created"}
+    page.locator("table.events tbody tr").first.get_by_role("link").click()
+    page.wait_for_url(f"{base_url}/compliance/events/*/")
+    assert len((page.locator("code.hash").last.text_content() or "").strip()) == 64
+    page.screenshot(path=str(results_dir / "browser-compliance.png"), full_page=True)
+    page.go_back()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download verifiable export (ZIP)").click()
+    saved = results_dir / download.value.suggested_filename
+    download.value.save_as(saved)
+    check = verify_export(saved)
+    assert check.ok, check.problem
+    assert check.events >= 2
