@@ -398,3 +398,53 @@ def test_sqlite_insert_or_replace_cannot_overwrite_an_event(sqlite_url: str) -> 
             assert verify_chain(conn).ok
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def app_role_url(fresh_pg_url: str) -> Iterator[str]:
+    """The migrated database reached as a login role that is only a member of docanalysis_app,
+    the role migration 0006 grants the application, exactly as a deployment sets it up."""
+    role = f"docanalysis_login_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(fresh_pg_url)
+    try:
+        with transaction(admin) as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER IN ROLE docanalysis_app"))
+        yield make_url(fresh_pg_url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with transaction(admin) as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET details = '{}' WHERE seq = 2",
+        "DELETE FROM audit_events WHERE seq = 3",
+        "TRUNCATE audit_events",
+        "UPDATE guard_verdicts SET verdict = 'safe'",
+        "DELETE FROM guard_verdicts",
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+    ],
+)
+def test_the_application_role_has_no_privilege_to_change_the_trail(
+    app_role_url: str, statement: str
+) -> None:
+    engine = make_engine(app_role_url)
+    try:
+        for seq in (1, 2, 3):  # it may append
+            with transaction(engine) as conn:
+                append_event(conn, action="test.write", subject=f"s:{seq}", actor="app")
+        with transaction(engine) as conn:  # and write the other tables
+            conn.execute(text("INSERT INTO tenants (name, created_at) VALUES ('firm', now())"))
+            conn.execute(text("UPDATE tenants SET name = 'firm llp' WHERE name = 'firm'"))
+        refusal = "permission denied|must be owner of (table|relation)"
+        with pytest.raises(DBAPIError, match=refusal), transaction(engine) as conn:
+            conn.execute(text(statement))
+        with engine.connect() as conn:
+            assert [e.seq for e in read_events(conn)] == [1, 2, 3]
+            assert verify_chain(conn).ok
+    finally:
+        engine.dispose()
