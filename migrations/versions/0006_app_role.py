@@ -28,10 +28,14 @@ APP_ROLE = "docanalysis_app"
 WRITTEN_ONCE = ("audit_events", "guard_verdicts")
 
 UPGRADE = [
+    # Created only where missing: a deployment whose migrating role may not create roles has
+    # an administrator create it first (see docs/audit.md).
     f"""
     DO $$ BEGIN
-        CREATE ROLE {APP_ROLE} NOLOGIN;
-    EXCEPTION WHEN duplicate_object THEN NULL;  -- another database of the cluster made it
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} NOLOGIN;
+        END IF;
+    EXCEPTION WHEN duplicate_object THEN NULL;  -- another database's migration, at the same time
     END $$
     """,
     f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}",
