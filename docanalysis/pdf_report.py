@@ -300,23 +300,30 @@ class PdfReport:
                 + b"\nendstream"
             )
 
-        out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-        offsets = []
-        for number, body in enumerate(objects, start=1):
-            offsets.append(len(out))
-            out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-        xref_at = len(out)
-        out += b"xref\n0 %d\n" % (len(objects) + 1)
-        out += b"0000000000 65535 f\r\n"
-        for offset in offsets:
-            out += b"%010d 00000 n\r\n" % offset
+        return pdf_file(objects, info=5)
+
+
+def pdf_file(objects: Sequence[bytes], *, info: int | None = None) -> bytes:
+    """A PDF of `objects` (numbered from 1; object 1 is the catalog) with its xref table and
+    trailer. With `info` (the Info dictionary's number) the file also gets an /ID, a hash of
+    its body, so identical input gives identical bytes."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += b"xref\n0 %d\n" % (len(objects) + 1)
+    out += b"0000000000 65535 f\r\n"
+    for offset in offsets:
+        out += b"%010d 00000 n\r\n" % offset
+    extra = b""
+    if info is not None:
         file_id = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().encode("ascii")
-        out += (
-            b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R /ID [<%s> <%s>] >>\n"
-            % (len(objects) + 1, file_id, file_id)
-            + b"startxref\n%d\n%%%%EOF\n" % xref_at
-        )
-        return bytes(out)
+        extra = b" /Info %d 0 R /ID [<%s> <%s>]" % (info, file_id, file_id)
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, extra)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
 
 
-__all__ = ["Column", "PdfReport", "fit", "pdf_string", "text_width", "wrap"]
+__all__ = ["Column", "PdfReport", "fit", "pdf_file", "pdf_string", "text_width", "wrap"]

@@ -164,6 +164,13 @@ class GuardVerdict:
     def released(self) -> bool:
         return self.outcome != "block"
 
+    @classmethod
+    def held_for(
+        cls, reason: str, model: str, policy_version: str, policy_sha256: str = ""
+    ) -> GuardVerdict:
+        """No verdict could be had (why in `reason`): the output is blocked."""
+        return cls("held", (), model, policy_version, None, reason[:500], policy_sha256, "block")
+
 
 @dataclass(frozen=True)
 class ModelIdentity:

@@ -99,14 +99,9 @@ class LlamaGuard:
         return verdicts
 
     def held(self, reason: str, model: str = "") -> GuardVerdict:
-        return GuardVerdict(
-            verdict="held",
-            categories=(),
-            model=model or self.model_name,
-            policy_version=self.policy.version,
-            reason=reason[:500],
-            policy_sha256=self.policy.sha256,
-            outcome="block",
+        policy = self.policy
+        return GuardVerdict.held_for(
+            reason, model or self.model_name, policy.version, policy.sha256
         )
 
     def _judge_chunk(self, loaded: LoadedModel, pairs: Sequence[Pair]) -> list[GuardVerdict]:

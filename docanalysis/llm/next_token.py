@@ -83,9 +83,16 @@ def _left_padded(model: Any, batch: list[list[int]]) -> Any:
     return out.logits[:, -1, :]
 
 
+_CACHE_ARG: dict[type, str] = {}  # per model class: this runs for every batch and token
+
+
 def _cache_arg(model: Any) -> str:
     """transformers renamed `past_key_values` to `cache` (5.2x; the old name goes in 5.40)."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    kind = type(model)
+    if kind not in _CACHE_ARG:
+        names = inspect.signature(kind.forward).parameters
+        _CACHE_ARG[kind] = "cache" if "cache" in names else "past_key_values"
+    return _CACHE_ARG[kind]
 
 
 def _device(model: Any) -> Any:

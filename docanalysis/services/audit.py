@@ -42,18 +42,32 @@ def request_details(actor: Actor) -> dict[str, str]:
     return {key: value for key, value in found.items() if value}
 
 
-def record_access(rt: Runtime, actor: Actor, action: str, outcome: str, **details: Any) -> None:
-    """A sign-in, failed sign-in or sign-out: an event of its own (no matter, no domain change
-    to share a transaction with)."""
+def record_alone(
+    rt: Runtime,
+    actor: Actor,
+    action: str,
+    subject: str,
+    tenant_id: int | None = None,
+    **details: Any,
+) -> None:
+    """An event in a transaction of its own: a sign-in, a look at the audit trail (no domain
+    change to share a transaction with)."""
     with transaction(rt.engine) as conn:
         append_event(
             conn,
             action=action,
-            subject=f"user:{actor.user_id}" if actor.user_id is not None else "user:unknown",
+            subject=subject,
             actor=actor.identity,
             actor_id=actor.user_id,
-            details={"outcome": outcome, **details, **request_details(actor)},
+            tenant_id=tenant_id,
+            details={**details, **request_details(actor)},
         )
+
+
+def record_access(rt: Runtime, actor: Actor, action: str, outcome: str, **details: Any) -> None:
+    """A sign-in, failed sign-in or sign-out (no matter, no tenant)."""
+    subject = f"user:{actor.user_id}" if actor.user_id is not None else "user:unknown"
+    record_alone(rt, actor, action, subject, outcome=outcome, **details)
 
 
 def record_view(rt: Runtime, actor: Actor, document: DocumentView, what: str) -> None:

@@ -65,8 +65,6 @@ from docanalysis.db.audit import append_event, utc
 from docanalysis.db.engine import reading, transaction
 from docanalysis.db.tables import audit_events
 from docanalysis.services.audit_export_docs import (
-    README_BEGIN,
-    README_END,
     readme_text,
     report_pdf,
 )
@@ -82,23 +80,8 @@ from docanalysis.services.audit_export_files import (
     write_zip,
 )
 from docanalysis.services.audit_export_format import (
-    ALWAYS,
-    CHECKPOINT_SIG,
-    CHECKPOINT_UNSIGNED,
-    EVENT_FIELDS,
-    EVENTS,
-    EVENTS_CSV,
-    EXPORT_FORMAT,
-    HASHED_FILES,
-    LINK_FIELDS,
-    LINKS,
-    MANIFEST,
-    MANIFEST_SIG,
-    MANIFEST_UNSIGNED,
-    PUBLIC_KEY,
     README,
     REPORT,
-    SUMS,
     sha256_hex,
 )
 from docanalysis.services.audit_export_verify import ExportCheck, verify_export
@@ -361,26 +344,7 @@ def _record_export(
 
 
 __all__ = [
-    "ALWAYS",
-    "CHECKPOINT_SIG",
-    "CHECKPOINT_UNSIGNED",
-    "EVENTS",
-    "EVENTS_CSV",
-    "EVENT_FIELDS",
     "EXPORT_ACTION",
-    "EXPORT_FORMAT",
-    "HASHED_FILES",
-    "LINKS",
-    "LINK_FIELDS",
-    "MANIFEST",
-    "MANIFEST_SIG",
-    "MANIFEST_UNSIGNED",
-    "PUBLIC_KEY",
-    "README",
-    "README_BEGIN",
-    "README_END",
-    "REPORT",
-    "SUMS",
     "AuditChainError",
     "ExportCheck",
     "ExportScope",

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, or_, select
 
-from docanalysis.db.audit import AuditEvent, append_event, utc
-from docanalysis.db.engine import reading, transaction
+from docanalysis.db.audit import AuditEvent, utc
+from docanalysis.db.engine import reading
 from docanalysis.db.tables import audit_events, tenants
-from docanalysis.services.audit import request_details
+from docanalysis.services.audit import record_alone
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
 
@@ -129,15 +129,5 @@ def event(rt: Runtime, tenant: int | None, seq: int) -> AuditEvent | None:
 def record_viewed(
     rt: Runtime, actor: Actor, subject: str, tenant: int | None, **details: Any
 ) -> None:
-    """A person read the audit trail (the list with its filters, or one event): its own event,
-    like a sign-in (no domain change to share a transaction with)."""
-    with transaction(rt.engine) as conn:
-        append_event(
-            conn,
-            action=VIEWED_ACTION,
-            subject=subject,
-            actor=actor.identity,
-            actor_id=actor.user_id,
-            tenant_id=tenant,
-            details={**details, **request_details(actor)},
-        )
+    """A person read the audit trail (the list with its filters, or one event)."""
+    record_alone(rt, actor, VIEWED_ACTION, subject, tenant, **details)

@@ -104,16 +104,7 @@ def _within(call: Callable[[], list[GuardVerdict]], seconds: float) -> list[Guar
 
 
 def _held(rt: Runtime, reason: str) -> GuardVerdict:
-    policy_version, policy_sha256 = _policy_identity(rt)
-    return GuardVerdict(
-        verdict="held",
-        categories=(),
-        model=rt.settings.guard_model,
-        policy_version=policy_version,
-        reason=reason[:500],
-        policy_sha256=policy_sha256,
-        outcome="block",
-    )
+    return GuardVerdict.held_for(reason, rt.settings.guard_model, *_policy_identity(rt))
 
 
 def _policy_identity(rt: Runtime) -> tuple[str, str]:

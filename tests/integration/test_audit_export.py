@@ -32,18 +32,19 @@ from docanalysis.core.audit_chain import canonical_json, event_content, event_ha
 from docanalysis.db.audit import append_event, read_events, verify_chain
 from docanalysis.db.engine import transaction
 from docanalysis.services.audit_export import (
+    AuditChainError,
+    export_audit,
+    record_checkpoint,
+    verify_export,
+)
+from docanalysis.services.audit_export_docs import README_BEGIN, README_END
+from docanalysis.services.audit_export_format import (
     CHECKPOINT_SIG,
     EVENTS,
     LINKS,
     MANIFEST,
     README,
-    README_BEGIN,
-    README_END,
     SUMS,
-    AuditChainError,
-    export_audit,
-    record_checkpoint,
-    verify_export,
 )
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)

@@ -296,25 +296,36 @@ def test_verify_chain_stats_reports_the_work(db_engine: Engine, chain: list[str]
 # -- the guard as the application sees it ---------------------------------------------------
 
 
-@pytest.fixture
-def app_user_url(fresh_pg_url: str) -> Iterator[str]:
-    """The migrated database, reached as an ordinary login role that may read and write
-    audit_events (UPDATE, DELETE and TRUNCATE granted too, so that only the triggers stand in
-    the way) but does not own it, as the application's runtime role should be."""
-    role = f"docaudit_app_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(fresh_pg_url)
+@contextmanager
+def _login_role(url: str, prefix: str, *grants: str) -> Iterator[str]:
+    """`url` reached as a new login role that owns nothing, set up by `grants` ({role} in each
+    is the role's name); dropped afterwards."""
+    role = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url)
     try:
         with transaction(admin) as conn:
-            conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER"))
-            conn.execute(
-                text(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit_events TO {role}")
-            )
-        yield make_url(fresh_pg_url).set(username=role).render_as_string(hide_password=False)
+            for grant in grants:
+                conn.execute(text(grant.format(role=role)))
+        yield make_url(url).set(username=role).render_as_string(hide_password=False)
     finally:
         with transaction(admin) as conn:
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
         admin.dispose()
+
+
+@pytest.fixture
+def app_user_url(fresh_pg_url: str) -> Iterator[str]:
+    """The migrated database, reached as an ordinary login role that may read and write
+    audit_events (UPDATE, DELETE and TRUNCATE granted too, so that only the triggers stand in
+    the way) but does not own it, as the application's runtime role should be."""
+    with _login_role(
+        fresh_pg_url,
+        "docaudit_app",
+        "CREATE ROLE {role} LOGIN NOSUPERUSER",
+        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit_events TO {role}",
+    ) as url:
+        yield url
 
 
 @pytest.mark.postgres
@@ -404,17 +415,12 @@ def test_sqlite_insert_or_replace_cannot_overwrite_an_event(sqlite_url: str) -> 
 def app_role_url(fresh_pg_url: str) -> Iterator[str]:
     """The migrated database reached as a login role that is only a member of docanalysis_app,
     the role migration 0006 grants the application, exactly as a deployment sets it up."""
-    role = f"docanalysis_login_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(fresh_pg_url)
-    try:
-        with transaction(admin) as conn:
-            conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER IN ROLE docanalysis_app"))
-        yield make_url(fresh_pg_url).set(username=role).render_as_string(hide_password=False)
-    finally:
-        with transaction(admin) as conn:
-            conn.execute(text(f"DROP OWNED BY {role}"))
-            conn.execute(text(f"DROP ROLE {role}"))
-        admin.dispose()
+    with _login_role(
+        fresh_pg_url,
+        "docanalysis_login",
+        "CREATE ROLE {role} LOGIN NOSUPERUSER IN ROLE docanalysis_app",
+    ) as url:
+        yield url
 
 
 @pytest.mark.postgres

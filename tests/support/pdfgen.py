@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from docanalysis.pdf_report import pdf_file
+
 FONT_REF = "4 0 R"
 LETTER = (0, 0, 612, 792)
 
@@ -42,7 +44,7 @@ def one_page_pdf(
         stream(b"", content),
         *xobjects.values(),
     ]
-    return _write(bodies)
+    return pdf_file(bodies)
 
 
 def stream(dictionary: bytes, data: bytes) -> bytes:
@@ -71,19 +73,3 @@ def form_xobject(content: bytes, *, matrix: Sequence[float] = (1, 0, 0, 1, 0, 0)
 
 def _array(values: Sequence[float]) -> str:
     return "[" + " ".join(f"{v:g}" for v in values) + "]"
-
-
-def _write(bodies: Sequence[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(bodies, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(bodies) + 1,
-        xref,
-    )
-    return bytes(out)
