@@ -9,7 +9,9 @@ Canonical form (what a third party reproduces to verify an export):
   fractional digits and a ``Z``: ``2026-01-02T03:04:05.000006Z``. Naive datetimes are refused
   because their instant is ambiguous. Tuples are written as arrays.
 * ``hash = sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()`` where
-  ``content`` is the row without its ``hash``: the keys of ``CONTENT_FIELDS``. The first event's
+  ``content`` is the row without its ``hash``: the keys of ``CONTENT_FIELDS``, plus those of
+  ``OPTIONAL_FIELDS`` whose value is not empty. (They became columns after the first rows were
+  written; leaving out an empty one keeps those rows' hashes true.) The first event's
   ``prev_hash`` is ``GENESIS_HASH`` (64 zeros) and ``seq`` runs 1, 2, 3, ... with no gap.
 
 Verifying an export therefore takes a few lines in any language: walk the rows in order of seq,
@@ -60,6 +62,9 @@ CONTENT_FIELDS = (
     "details",
     "prev_hash",
 )
+# Columns hashed only when they hold something: what came of the action ("ok", "refused",
+# "failed"), the web request that acted and the address it came from.
+OPTIONAL_FIELDS = ("outcome", "request_id", "client_address")
 
 
 def format_timestamp(value: datetime) -> str:
@@ -88,11 +93,14 @@ def canonical_json(value: object) -> str:
 
 
 def event_content(row: Mapping[str, object]) -> dict[str, object]:
-    """The hashed part of a row: every column but `hash`. A missing column is an error."""
+    """The hashed part of a row: every column but `hash`, an optional one only when it is not
+    empty. A missing column is an error (a missing optional one counts as empty)."""
     missing = [name for name in CONTENT_FIELDS if name not in row]
     if missing:
         raise KeyError(f"audit row lacks {', '.join(missing)}")
-    return {name: row[name] for name in CONTENT_FIELDS}
+    content = {name: row[name] for name in CONTENT_FIELDS}
+    content.update({name: row[name] for name in OPTIONAL_FIELDS if row.get(name)})
+    return content
 
 
 def event_hash(prev_hash: str, content: Mapping[str, object]) -> str:
@@ -267,6 +275,7 @@ def verify_events(
 __all__ = [
     "CHANGED",
     "CONTENT_FIELDS",
+    "OPTIONAL_FIELDS",
     "FORGED",
     "GENESIS_HASH",
     "KINDS",

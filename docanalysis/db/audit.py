@@ -28,6 +28,7 @@ from docanalysis.core.audit_chain import (
     TRUNCATED,
     ChainCheck,
     canonical_json,
+    event_content,
     event_hash,
     verify_events,
 )
@@ -53,6 +54,9 @@ class AuditEvent:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    outcome: str = ""
+    request_id: str = ""
+    client_address: str = ""
 
     def as_row(self) -> dict[str, Any]:
         """The row as a plain mapping, as core.audit_chain expects it."""
@@ -96,8 +100,13 @@ def append_event(
     matter_id: int | None = None,
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    outcome: str = "ok",
+    request_id: str = "",
+    client_address: str = "",
 ) -> AuditEvent:
-    """Append one event inside the caller's transaction (conn must be in one: engine.begin())."""
+    """Append one event inside the caller's transaction (conn must be in one: engine.begin()).
+    `outcome` is "ok" for a change that happened, "refused" for one a rule stopped, "failed"
+    for one that went wrong."""
     when = utc(occurred_at) if occurred_at is not None else datetime.now(UTC)
     _lock_writers(conn)
     last_seq, prev_hash = _last_link(conn)
@@ -113,7 +122,8 @@ def append_event(
         "details": _normalized_details(details),
         "prev_hash": prev_hash,
     }
-    row = {**content, "hash": event_hash(prev_hash, content)}
+    optional = {"outcome": outcome, "request_id": request_id, "client_address": client_address}
+    row = {**content, **optional, "hash": event_hash(prev_hash, event_content(content | optional))}
     conn.execute(audit_events.insert().values(**row))
     return AuditEvent(**row)
 

@@ -44,6 +44,8 @@ tenants = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    # Days a document is kept after upload before its content is purged; NULL keeps it.
+    Column("retention_days", Integer, nullable=True),
     _created_at(),
 )
 
@@ -53,6 +55,11 @@ matters = Table(
     Column("id", Id, primary_key=True),
     Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
+    Column("retention_days", Integer, nullable=True),  # overrides the tenant's when set
+    # Under legal hold nothing in the matter may be deleted or purged (NULL: no hold).
+    Column("legal_hold_since", DateTime(timezone=True), nullable=True),
+    Column("legal_hold_by", String(300), nullable=False, default=""),
+    Column("legal_hold_reason", Text, nullable=False, default=""),
     _created_at(),
     UniqueConstraint("tenant_id", "name", name="uq_matters_tenant_name"),
 )
@@ -80,6 +87,10 @@ documents = Table(
     Column("pages", Integer, nullable=True),  # known once extracted
     Column("chars", Integer, nullable=True),
     Column("uploaded_by", Integer, nullable=True),  # Django user id; NULL for the CLI
+    # Set when the content (file, text, results) was purged: the row stays as a tombstone the
+    # audit trail and the guard's verdicts still refer to. Reason: "deleted" or "retention".
+    Column("purged_at", DateTime(timezone=True), nullable=True),
+    Column("purge_reason", String(20), nullable=False, default=""),
     _created_at(),
 )
 
@@ -214,6 +225,10 @@ audit_events = Table(
     Column("action", String(100), nullable=False),
     Column("subject", String(200), nullable=False),  # e.g. "document:12", "run:7"
     Column("details", JSON, nullable=False),
+    # ok | refused | failed ("" on rows written before the column existed)
+    Column("outcome", String(20), nullable=False, default=""),
+    Column("request_id", String(100), nullable=False, default=""),
+    Column("client_address", String(64), nullable=False, default=""),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
     Index("ix_audit_events_subject", "subject"),

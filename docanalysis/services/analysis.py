@@ -42,6 +42,7 @@ from docanalysis.services.pipeline import (
     no_progress,
     run_event,
     sha256_text,
+    still,
 )
 from docanalysis.services.runtime import Runtime
 
@@ -65,11 +66,13 @@ def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
         progress("analyzing", done, len(windows))
         if window.output_raw is None:
             part = provisions[window.first_provision - 1 : window.last_provision]
-            _analyze_window(rt, run, doc, part, window)
+            if not _analyze_window(rt, run, doc, part, window):
+                return False  # the run ended meanwhile (its document was deleted)
         with transaction(rt.engine) as conn:
             repo.update_run(conn, run_id, stage_done=done + 1)
     progress("analyzing", len(windows), len(windows))
-    _conclude(rt, run, doc, provisions)
+    if not _conclude(rt, run, doc, provisions):
+        return False
     with transaction(rt.engine) as conn:
         repo.merge_usage(conn, run_id, seconds={"analyzing": round(time.monotonic() - started, 3)})
     return True
@@ -77,7 +80,7 @@ def analyze(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
 
 def _analyze_window(
     rt: Runtime, run: Any, doc: ExtractedDocument, provisions: Sequence[Provision], window: Any
-) -> None:
+) -> bool:
     numbers = [p.number for p in provisions]
     keys = [c.key for c in rt.taxonomy]
     started = time.monotonic()
@@ -94,6 +97,8 @@ def _analyze_window(
         result, problem = WindowAnalysis((), ()), err.reason
     usage = completion.usage
     with transaction(rt.engine) as conn:
+        if not still(conn, int(run.id), "analyzing"):
+            return False
         repo.save_window_output(
             conn,
             int(window.id),
@@ -133,6 +138,7 @@ def _analyze_window(
             seconds=seconds,
             problem=problem,
         )
+    return True
 
 
 def _stored_analysis(window: Any) -> WindowAnalysis:
@@ -175,8 +181,9 @@ def _document_summary(
 
 def _conclude(
     rt: Runtime, run: Any, doc: ExtractedDocument, provisions: tuple[Provision, ...]
-) -> None:
-    """Reduce, merge, ground, and record the findings (once) for the guard to screen."""
+) -> bool:
+    """Reduce, merge, ground, and record the findings (once) for the guard to screen. False if
+    the run ended meanwhile."""
     run_id = int(run.id)
     with reading(rt.engine) as conn:
         recorded = repo.count_findings(conn, run_id) > 0
@@ -202,6 +209,8 @@ def _conclude(
             proposed, _scored(rt, doc.text), doc.text, provisions, rt.settings.model_weight
         )
         with transaction(rt.engine) as conn:
+            if not still(conn, run_id, "analyzing"):
+                return False
             repo.add_findings(conn, _finding_rows(run_id, summary, clauses, provisions))
             repo.update_run(
                 conn, run_id, dropped_refs=len(report.dropped), grounding=_report_json(report)
@@ -220,8 +229,11 @@ def _conclude(
                 model_weight=rt.settings.model_weight,
             )
     with transaction(rt.engine) as conn:
+        if not still(conn, run_id, "analyzing"):
+            return False
         total = repo.count_findings(conn, run_id)
         repo.update_run(conn, run_id, state="guarding", stage_done=0, stage_total=total)
+    return True
 
 
 def _scorer_identity(rt: Runtime) -> str:

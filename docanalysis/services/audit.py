@@ -19,11 +19,13 @@ def record(
     action: str,
     subject: str,
     *,
-    tenant_id: int,
-    matter_id: int,
+    tenant_id: int | None,
+    matter_id: int | None,
+    outcome: str = "ok",
     **details: Any,
 ) -> None:
-    """One audit event by `actor` about `subject` in a matter (identity copied, not referred)."""
+    """One audit event by `actor` about `subject` (identity copied, not referred), with the
+    request that acted and where it came from, for tracing it to the web server's logs."""
     append_event(
         conn,
         action=action,
@@ -32,14 +34,11 @@ def record(
         actor_id=actor.user_id,
         tenant_id=tenant_id,
         matter_id=matter_id,
-        details={**details, **request_details(actor)},
+        details=details,
+        outcome=outcome,
+        request_id=actor.request_id,
+        client_address=actor.client_address,
     )
-
-
-def request_details(actor: Actor) -> dict[str, str]:
-    """Which request acted, and from where: for tracing an event to the web server's logs."""
-    found = {"request_id": actor.request_id, "client_address": actor.client_address}
-    return {key: value for key, value in found.items() if value}
 
 
 def record_alone(
@@ -48,19 +47,22 @@ def record_alone(
     action: str,
     subject: str,
     tenant_id: int | None = None,
+    matter_id: int | None = None,
+    outcome: str = "ok",
     **details: Any,
 ) -> None:
-    """An event in a transaction of its own: a sign-in, a look at the audit trail (no domain
-    change to share a transaction with)."""
+    """An event in a transaction of its own: a sign-in, a look at the audit trail, a refusal
+    (no domain change to share a transaction with)."""
     with transaction(rt.engine) as conn:
-        append_event(
+        record(
             conn,
-            action=action,
-            subject=subject,
-            actor=actor.identity,
-            actor_id=actor.user_id,
+            actor,
+            action,
+            subject,
             tenant_id=tenant_id,
-            details={**details, **request_details(actor)},
+            matter_id=matter_id,
+            outcome=outcome,
+            **details,
         )
 
 

@@ -156,9 +156,11 @@ where prev_hash is the hash of the row before it (64 zeros before seq 1) and can
 Python's json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
 allow_nan=False): keys sorted, no spaces, non-ASCII characters as themselves. Times are UTC
 text with six fractional digits and a Z, e.g. 2026-03-01T09:30:00.123456Z. Each line of
-events.jsonl is exactly such a row with its hash. links.jsonl holds, for the other rows of the
-chain inside the covered range (other clients, other matters), only seq, prev_hash and hash:
-no content, but enough to show that the events form one unbroken chain.
+events.jsonl is exactly such a row with its hash (outcome, request_id and client_address are
+there, and hashed, only when not empty; events.csv shows every column). links.jsonl holds,
+for the other rows of the chain inside the covered range (other clients, other matters), only
+seq, prev_hash and hash: no content, but enough to show that the events form one unbroken
+chain.
 
 FILES
 

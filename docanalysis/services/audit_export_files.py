@@ -36,7 +36,7 @@ from docanalysis.services.audit_export_format import (
     CHECKPOINT_SIG,
     CHECKPOINT_UNSIGNED,
     CHUNK,
-    EVENT_FIELDS,
+    CSV_FIELDS,
     EVENTS,
     EVENTS_CSV,
     EXPORT_FORMAT,
@@ -51,6 +51,7 @@ from docanalysis.services.audit_export_format import (
     SUMS,
     canonical_line,
     csv_cells,
+    event_line,
     file_sha256,
     link_of,
     manifest_bytes,
@@ -142,7 +143,7 @@ class _RowFiles:
         # The csv module writes text: each line passes through this buffer to become bytes.
         self.csv_text = io.StringIO()
         self.table = csv.writer(self.csv_text)
-        self.table.writerow(EVENT_FIELDS)
+        self.table.writerow(CSV_FIELDS)
         self.csv_file = _HashingWriter(folder / EVENTS_CSV)
         self.csv_file.write(self.csv_text.getvalue().encode("utf-8"))
 
@@ -151,7 +152,7 @@ class _RowFiles:
 
     def write_event(self, row: Mapping[str, Any]) -> None:
         """`row` with occurred_at already its canonical text, as the hash saw it."""
-        self.events.write(canonical_line(row).encode("utf-8"))
+        self.events.write(event_line(row).encode("utf-8"))
         self.csv_text.seek(0)
         self.csv_text.truncate()
         self.table.writerow(csv_cells(row))

@@ -15,7 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from docanalysis.core.audit_chain import CONTENT_FIELDS, canonical_json
+from docanalysis.core.audit_chain import (
+    CONTENT_FIELDS,
+    OPTIONAL_FIELDS,
+    canonical_json,
+    event_content,
+)
 
 EXPORT_FORMAT = "docanalysis-audit-export/1"
 EVENTS = "events.jsonl"
@@ -34,8 +39,11 @@ SUMS = "SHA256SUMS"
 # Files whose sha256 the manifest lists (plus the checkpoint's two when there is one).
 HASHED_FILES = (EVENTS, EVENTS_CSV, LINKS, REPORT, PUBLIC_KEY, README)
 ALWAYS = (MANIFEST, MANIFEST_UNSIGNED, MANIFEST_SIG, *HASHED_FILES, SUMS)
+# A line of events.jsonl holds exactly the hashed content and the hash: CONTENT_FIELDS, "hash",
+# and the OPTIONAL_FIELDS that are not empty. events.csv always has every column.
 EVENT_FIELDS = (*CONTENT_FIELDS, "hash")
-_DETAILS = EVENT_FIELDS.index("details")
+CSV_FIELDS = (*CONTENT_FIELDS, *OPTIONAL_FIELDS, "hash")
+_DETAILS = CSV_FIELDS.index("details")
 LINK_FIELDS = ("seq", "prev_hash", "hash")
 
 # The manifest's top-level fields and the JSON types they must have (the writer adds "files"
@@ -74,10 +82,15 @@ def link_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in LINK_FIELDS}
 
 
+def event_line(row: Mapping[str, Any]) -> str:
+    """A line of events.jsonl: the row's hashed content and its hash."""
+    return canonical_line({**event_content(row), "hash": row["hash"]})
+
+
 def csv_cells(row: Mapping[str, Any]) -> list[Any]:
-    """The cells of a row in events.csv, in EVENT_FIELDS order; `details` as canonical JSON.
+    """The cells of a row in events.csv, in CSV_FIELDS order; `details` as canonical JSON.
     `occurred_at` must already be its canonical text (CSV writes None as an empty cell)."""
-    cells = [row[name] for name in EVENT_FIELDS]
+    cells = [row.get(name, "") for name in CSV_FIELDS]
     cells[_DETAILS] = canonical_json(row["details"])
     return cells
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from docanalysis.core.audit_chain import GENESIS_HASH, event_hash
+from docanalysis.core.audit_chain import GENESIS_HASH, OPTIONAL_FIELDS, event_hash
 from docanalysis.services.audit_export_format import (
     EVENT_FIELDS,
     EVENTS,
@@ -29,6 +29,19 @@ LineReader = Callable[[str], Iterator[tuple[int, str]]]
 
 class ExportProblem(Exception):
     """The first thing wrong with an export, naming the file first: ExportCheck.problem."""
+
+
+def _columns_problem(name: str, row: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """What is wrong with a row's columns ("" if nothing): `fields` must all be there, and in
+    events.jsonl an optional column only when it holds text."""
+    optional = OPTIONAL_FIELDS if name == EVENTS else ()
+    extra = sorted(set(row) - set(fields) - set(optional))
+    if set(fields) - set(row) or extra:
+        return f"has the columns {sorted(row)}, not {sorted(fields)}"
+    for column in optional:
+        if column in row and (not isinstance(row[column], str) or not row[column]):
+            return f"{column} must be non-empty text, or left out"
+    return ""
 
 
 class RowsCheck:
@@ -57,8 +70,9 @@ class RowsCheck:
             if not isinstance(seq, int) or isinstance(seq, bool):
                 raise ExportProblem(f"{where}: not a row with an integer seq")
             where = f"{where} (seq {seq})"
-            if tuple(sorted(row)) != tuple(sorted(fields)):
-                raise ExportProblem(f"{where}: has the columns {sorted(row)}, not {sorted(fields)}")
+            problem = _columns_problem(name, row, fields)
+            if problem:
+                raise ExportProblem(f"{where}: {problem}")
             for column in ("prev_hash", "hash"):
                 if not isinstance(row[column], str) or not HEX64.fullmatch(row[column]):
                     raise ExportProblem(f"{where}: {column} is not 64 hex digits")

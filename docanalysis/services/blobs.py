@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 class BlobStore:
+    """Files named by their sha256, under `root`."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -19,6 +21,8 @@ class BlobStore:
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path(sha256)
         if target.exists():
+            # A fresh time tells a concurrent delete of the same file that it is wanted again.
+            os.utime(target)
             return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves a half-written blob under its final name.
@@ -32,3 +36,15 @@ class BlobStore:
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+    def remove_if_older(self, sha256: str, before: float) -> bool:
+        """Delete the file unless it was written or re-uploaded at `before` (a POSIX time) or
+        later. True if it was deleted."""
+        target = self.path(sha256)
+        try:
+            if target.stat().st_mtime >= before:
+                return False
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        return True

@@ -69,6 +69,14 @@ def claim(rt: Runtime, run_id: int, states: tuple[str, ...], new_state: str) -> 
         return repo.run(conn, run_id)
 
 
+def still(conn: Any, run_id: int, state: str) -> bool:
+    """Whether the run is still in `state`, checked under its lock (PostgreSQL; SQLite's write
+    transaction already excludes others) before a step writes its results: a delete that ended
+    the run meanwhile wins, and the step's results are dropped."""
+    run = repo.run(conn, run_id, lock=True)
+    return run is not None and run.state == state
+
+
 def fail(rt: Runtime, run_id: int, reason: str, code: str) -> None:
     """End the run as failed with a reason a lawyer understands. A final run stays final."""
     with transaction(rt.engine) as conn:
@@ -125,6 +133,8 @@ def extract(rt: Runtime, run_id: int) -> bool:
         return False
     pages = [{"number": p.number, "start": p.start, "end": p.end} for p in extracted.pages]
     with transaction(rt.engine) as conn:
+        if not still(conn, run_id, "extracting"):
+            return False
         repo.save_document_text(conn, int(doc.id), extracted.text, pages, list(extracted.warnings))
         repo.update_document(conn, int(doc.id), pages=len(pages), chars=len(extracted.text))
         repo.update_run(conn, run_id, state="windowing", warnings=list(extracted.warnings))
@@ -189,6 +199,8 @@ def plan(rt: Runtime, run_id: int) -> bool:
     # model-based screen can take seconds per window.
     screen = screen_for_injection(rt, doc, result.windows) if rows else None
     with transaction(rt.engine) as conn:
+        if not still(conn, run_id, "windowing"):
+            return False
         repo.add_windows(conn, rows)
         total = len(repo.windows_of(conn, run_id))
         repo.update_run(conn, run_id, state="analyzing", stage_done=0, stage_total=total)

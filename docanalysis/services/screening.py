@@ -10,7 +10,14 @@ from typing import Any
 from docanalysis.core.types import GuardVerdict
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading, transaction
-from docanalysis.services.pipeline import Progress, claim, no_progress, run_event, sha256_text
+from docanalysis.services.pipeline import (
+    Progress,
+    claim,
+    no_progress,
+    run_event,
+    sha256_text,
+    still,
+)
 from docanalysis.services.runtime import Runtime
 
 SUMMARY_INSTRUCTION = "Summarize this contract for a lawyer."
@@ -46,15 +53,15 @@ def screen(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
         progress("guarding", judged, len(rows))
         batch = pending[start : start + rt.settings.guard_batch_size]
         for finding, verdict in zip(batch, judge.batch(batch), strict=True):
-            _judge(rt, run, finding, verdict)
+            if not _judge(rt, run, finding, verdict):
+                return False  # the run ended meanwhile (its document was deleted)
         judged += len(batch)
         with transaction(rt.engine) as conn:
             repo.update_run(conn, run_id, stage_done=judged)
     progress("guarding", len(rows), len(rows))
     with transaction(rt.engine) as conn:
         repo.merge_usage(conn, run_id, seconds={"guarding": round(time.monotonic() - started, 3)})
-    _finish(rt, run)
-    return True
+    return _finish(rt, run)
 
 
 class _Screen:
@@ -120,8 +127,9 @@ def _policy_identity(rt: Runtime) -> tuple[str, str]:
 STATUS_FOR_OUTCOME = {"release": "released", "flag": "flagged", "block": "held"}
 
 
-def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> None:
-    """Store the verdict and its audit event (the same fields) in one transaction."""
+def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> bool:
+    """Store the verdict and its audit event (the same fields) in one transaction; False if
+    the run is no longer being screened."""
     fields = {
         "verdict": verdict.verdict,
         "categories": list(verdict.categories),
@@ -133,6 +141,8 @@ def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> None:
         "reason": verdict.reason,
     }
     with transaction(rt.engine) as conn:
+        if not still(conn, int(run.id), "guarding"):
+            return False
         repo.record_verdict(conn, int(finding.id), STATUS_FOR_OUTCOME[verdict.outcome], **fields)
         run_event(
             conn,
@@ -143,10 +153,13 @@ def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> None:
             output_sha256=sha256_text(finding.text + "\n" + finding.value),
             **fields,
         )
+    return True
 
 
-def _finish(rt: Runtime, run: Any) -> None:
+def _finish(rt: Runtime, run: Any) -> bool:
     with transaction(rt.engine) as conn:
+        if not still(conn, int(run.id), "guarding"):
+            return False
         rows = list(repo.findings_of(conn, int(run.id)))
         held = sum(1 for r in rows if r.status not in ("released", "flagged"))
         flagged = sum(1 for r in rows if r.status == "flagged")
@@ -165,3 +178,4 @@ def _finish(rt: Runtime, run: Any) -> None:
             finished_at=repo.now(),
         )
         run_event(conn, run, f"run.{state}", findings=len(rows), held=held, flagged=flagged)
+    return True

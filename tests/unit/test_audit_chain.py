@@ -13,6 +13,7 @@ from docanalysis.core.audit_chain import (
     GENESIS_HASH,
     MALFORMED,
     MISSING,
+    OPTIONAL_FIELDS,
     REORDERED,
     REWRITTEN,
     TRUNCATED,
@@ -84,6 +85,27 @@ def test_event_content_takes_every_column_but_hash() -> None:
     assert tuple(event_content(row)) == CONTENT_FIELDS
     with pytest.raises(KeyError, match="details"):
         event_content({k: v for k, v in row.items() if k != "details"})
+
+
+def test_optional_columns_are_hashed_only_when_they_hold_text() -> None:
+    # Rows written before the columns existed read back with "" and keep their hash.
+    old = {**FIRST_CONTENT, "outcome": "", "request_id": "", "client_address": "", "hash": ""}
+    assert event_content(old) == FIRST_CONTENT
+    assert event_hash(GENESIS_HASH, event_content(old)) == FIRST_HASH
+    new = {**old, "outcome": "refused", "request_id": "req-1"}
+    assert event_content(new) == {**FIRST_CONTENT, "outcome": "refused", "request_id": "req-1"}
+    assert tuple(OPTIONAL_FIELDS) == ("outcome", "request_id", "client_address")
+
+
+def test_verify_events_finds_an_optional_column_changed_or_emptied() -> None:
+    rows = _chain(4)
+    rows[1]["outcome"] = "ok"
+    _rehash(rows, 1)
+    assert verify_events(rows).ok
+    for tampered in ("refused", ""):
+        edited = [dict(r) for r in rows]
+        edited[1]["outcome"] = tampered
+        assert _verdict(verify_events(edited)) == (False, 1, 2, "changed")
 
 
 def _chain(n: int) -> list[dict[str, object]]:

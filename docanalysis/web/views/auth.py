@@ -22,19 +22,19 @@ class SignInView(auth_views.LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        record_access(runtime(), actor_for(self.request), "user.signed_in", "success")
+        record_access(runtime(), actor_for(self.request), "user.signed_in", "ok")
         return response
 
     def form_invalid(self, form: Any) -> HttpResponse:
         tried = str(form.data.get("username", ""))[:TRIED_NAME_CHARS]
         anonymous = actor_for(self.request, AnonymousUser())
         actor = Actor(None, tried or "(no name)", anonymous.request_id, anonymous.client_address)
-        record_access(runtime(), actor, "user.sign_in_failed", "failure", username=tried)
+        record_access(runtime(), actor, "user.sign_in_failed", "refused", username=tried)
         return super().form_invalid(form)
 
 
 class SignOutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            record_access(runtime(), actor_for(request), "user.signed_out", "success")
+            record_access(runtime(), actor_for(request), "user.signed_out", "ok")
         return super().post(request, *args, **kwargs)

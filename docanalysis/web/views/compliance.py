@@ -112,7 +112,8 @@ def _filter(data: Any, errors: list[str]) -> compliance.EventFilter:
 
 
 def _outcome(event: AuditEvent) -> str:
-    value = event.details.get("outcome") or event.details.get("verdict") or ""
+    # A guard verdict's own outcome (release, flag, block) says more than "ok".
+    value = event.details.get("outcome") or event.details.get("verdict") or event.outcome
     text = str(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
