@@ -1,4 +1,4 @@
-"""The command line: `docanalysis extract|plan|analyze|migrate|serve|audit|eval`.
+"""The command line: `docanalysis extract|plan|analyze|migrate|serve|audit|eval|hold|retention`.
 
 extract and analyze need no server; analyze records its run and audit events in the configured
 database like the web does. stdout carries only the result; progress and errors go to stderr.
@@ -105,6 +105,9 @@ def parser() -> argparse.ArgumentParser:
     from docanalysis.cli_audit import cmd_verify as cmd_verify_audit
 
     add_audit_parser(sub)
+    from docanalysis.cli_retention import add_parser as add_retention_parser
+
+    add_retention_parser(sub)
     p = sub.add_parser("verify-audit", help="the same as `audit verify`")
     p.set_defaults(func=cmd_verify_audit, tenant=None)
     return root

@@ -50,6 +50,10 @@ class Settings:
     extract_memory_mb: int
     extract_max_pages: int
     audit_key: Path  # the Ed25519 key that signs audit checkpoints and exports (not in the DB)
+    # How often the workers' scheduler signs a checkpoint and runs the retention purge: the
+    # first bounds how many recent events a rewrite of the chain could change undetected.
+    checkpoint_interval_s: int
+    retention_interval_s: int
     secret_key: str
     debug: bool
     allowed_hosts: tuple[str, ...]
@@ -125,6 +129,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
         audit_key=Path(env.get("DOCANALYSIS_AUDIT_KEY") or data_dir / "audit_signing_key.pem"),
+        checkpoint_interval_s=max(60, _int(env, "DOCANALYSIS_CHECKPOINT_INTERVAL_S", 3600)),
+        retention_interval_s=max(60, _int(env, "DOCANALYSIS_RETENTION_INTERVAL_S", 3600)),
         secret_key=env.get("DOCANALYSIS_SECRET_KEY") or "",
         debug=(env.get("DOCANALYSIS_DEBUG") or "0") == "1",
         allowed_hosts=tuple(

@@ -70,6 +70,7 @@ def _children(
         "worker",
         "-Q",
         "cpu,gpu,guard",
+        "--beat",  # the periodic jobs (audit checkpoint, retention purge): one process here
         "--concurrency",
         "1",
         "--loglevel",

@@ -1,6 +1,8 @@
 """The Celery application, configured from docanalysis.config (never from Django).
 
 Start a worker with: celery -A workers.app worker -Q cpu,gpu,guard
+and the scheduler of the periodic jobs (audit checkpoint, retention purge) with:
+celery -A workers.app beat
 """
 
 from __future__ import annotations
@@ -54,6 +56,18 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_default_queue="cpu",
         task_create_missing_queues=True,
         worker_hijack_root_logger=False,
+        # Run by `celery beat` (compose) or the worker's embedded scheduler (`docanalysis serve`).
+        beat_schedule={
+            "sign-audit-checkpoint": {
+                "task": "docanalysis.audit_checkpoint",
+                "schedule": float(settings.checkpoint_interval_s),
+            },
+            "purge-expired-documents": {
+                "task": "docanalysis.retention_purge",
+                "schedule": float(settings.retention_interval_s),
+            },
+        },
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
 

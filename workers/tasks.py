@@ -20,6 +20,8 @@ EXTRACT = "docanalysis.extract"  # queue cpu: extraction and windowing
 ANALYZE = "docanalysis.analyze"  # queue gpu: the model
 GUARD = "docanalysis.guard"  # queue guard: the safety screen
 TASK_FOR_QUEUE = {"cpu": EXTRACT, "gpu": ANALYZE, "guard": GUARD}
+CHECKPOINT = "docanalysis.audit_checkpoint"  # periodic, queue cpu
+PURGE = "docanalysis.retention_purge"  # periodic, queue cpu
 RETRYABLE = (ModelUnavailableError, OperationalError)
 MAX_RETRIES = 5
 
@@ -76,6 +78,26 @@ def analyze_task(self: object, run_id: int) -> None:
 @app.task(name=GUARD, bind=True, max_retries=MAX_RETRIES)
 def guard_task(self: object, run_id: int) -> None:
     run_step(self, run_id, "guard")
+
+
+@app.task(name=CHECKPOINT)
+def audit_checkpoint_task() -> str:
+    """Sign the audit chain's head (periodic): a later rewrite of the whole chain then shows."""
+    from docanalysis.audit_signing import checkpoints_path, load_or_create_key
+    from docanalysis.services.audit_export import record_checkpoint
+
+    rt = get_runtime()
+    key_path = rt.settings.audit_key
+    signed = record_checkpoint(rt.engine, load_or_create_key(key_path), checkpoints_path(key_path))
+    return "empty" if signed is None else f"{signed['seq']} {signed['hash']}"
+
+
+@app.task(name=PURGE)
+def retention_purge_task() -> int:
+    """Purge the documents whose retention period ended (periodic); the number purged."""
+    from docanalysis.services.retention import purge_expired
+
+    return len(purge_expired(get_runtime()).purged)
 
 
 def reconcile() -> int:

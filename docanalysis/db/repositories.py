@@ -87,7 +87,15 @@ def is_member(conn: Connection, matter_id: int, user_id: int) -> bool:
 
 def matters_of(conn: Connection, user_id: int) -> Sequence[Record]:
     query = (
-        select(matters.c.id, matters.c.name, tenants.c.name.label("tenant"))
+        select(
+            matters.c.id,
+            matters.c.name,
+            tenants.c.name.label("tenant"),
+            matters.c.legal_hold_since,
+            matters.c.legal_hold_by,
+            matters.c.legal_hold_reason,
+            matters.c.retention_days,
+        )
         .join(matter_members, matter_members.c.matter_id == matters.c.id)
         .join(tenants, tenants.c.id == matters.c.tenant_id)
         .where(matter_members.c.user_id == user_id)
@@ -97,6 +105,14 @@ def matters_of(conn: Connection, user_id: int) -> Sequence[Record]:
 
 
 # --- documents and runs ----------------------------------------------------------------------
+
+
+def lock_blob(conn: Connection, sha256: str) -> None:
+    """Serialize the uploads and removals of one stored file until the transaction ends
+    (PostgreSQL advisory lock on the hash's first 60 bits; SQLite's write transaction already
+    excludes every other writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(int(sha256[:15], 16))))
 
 
 def create_document(conn: Connection, **values: Any) -> int:
@@ -132,7 +148,7 @@ def document(conn: Connection, document_id: int) -> Record | None:
 def documents_of_matter(conn: Connection, matter_id: int) -> Sequence[Record]:
     query = (
         select(documents)
-        .where(documents.c.matter_id == matter_id)
+        .where(documents.c.matter_id == matter_id, documents.c.purged_at.is_(None))
         .order_by(documents.c.created_at.desc(), documents.c.id.desc())
     )
     return conn.execute(query).all()

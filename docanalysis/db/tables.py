@@ -74,6 +74,21 @@ matter_members = Table(
     _created_at(),
 )
 
+# Who holds a tenant-wide role: "compliance" (reads and exports the audit trail, sets legal
+# holds) or "tenant-admin" (that, and administers the tenant). user_id is Django's auth_user.id.
+# Kept here, not in Django's groups, so that a grant and its audit event share one transaction
+# and a role never spans tenants.
+TENANT_ROLES = ("compliance", "tenant-admin")
+
+tenant_roles = Table(
+    "tenant_roles",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("user_id", Integer, primary_key=True, index=True),
+    Column("role", String(20), primary_key=True),
+    _created_at(),
+)
+
 documents = Table(
     "documents",
     metadata,
@@ -238,6 +253,7 @@ __all__ = [
     "FINAL_STATES",
     "FINDING_KINDS",
     "RUN_STATES",
+    "TENANT_ROLES",
     "analysis_runs",
     "analysis_windows",
     "audit_events",
@@ -248,5 +264,6 @@ __all__ = [
     "matter_members",
     "matters",
     "metadata",
+    "tenant_roles",
     "tenants",
 ]

@@ -74,14 +74,28 @@ def record_access(rt: Runtime, actor: Actor, action: str, outcome: str, **detail
 
 def record_view(rt: Runtime, actor: Actor, document: DocumentView, what: str) -> None:
     """A person read a document's analysis or one of its provisions."""
+    _record_read(rt, actor, document.id, document.matter_id, "document.viewed", view=what)
+
+
+def record_download(
+    rt: Runtime, actor: Actor, document_id: int, matter_id: int, sha256: str, what: str = "original"
+) -> None:
+    """A person took a copy of a document's file; the hash says which bytes left."""
+    _record_read(rt, actor, document_id, matter_id, "document.downloaded", what=what, sha256=sha256)
+
+
+def _record_read(
+    rt: Runtime, actor: Actor, document_id: int, matter_id: int, action: str, **details: Any
+) -> None:
+    """One code path for every read of a document: a view and a download are audited alike."""
     with transaction(rt.engine) as conn:
-        doc = repo.document(conn, document.id)
+        doc = repo.document(conn, document_id)
         record(
             conn,
             actor,
-            "document.viewed",
-            f"document:{document.id}",
+            action,
+            f"document:{document_id}",
             tenant_id=int(doc.tenant_id) if doc is not None else 0,
-            matter_id=document.matter_id,
-            view=what,
+            matter_id=matter_id,
+            **details,
         )

@@ -21,8 +21,6 @@ class BlobStore:
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path(sha256)
         if target.exists():
-            # A fresh time tells a concurrent delete of the same file that it is wanted again.
-            os.utime(target)
             return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash never leaves a half-written blob under its final name.
@@ -37,14 +35,6 @@ class BlobStore:
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
 
-    def remove_if_older(self, sha256: str, before: float) -> bool:
-        """Delete the file unless it was written or re-uploaded at `before` (a POSIX time) or
-        later. True if it was deleted."""
-        target = self.path(sha256)
-        try:
-            if target.stat().st_mtime >= before:
-                return False
-            target.unlink()
-        except FileNotFoundError:
-            return False
-        return True
+    def remove(self, sha256: str) -> None:
+        """Delete the file, if it is there. Callers make sure no document still needs it."""
+        self.path(sha256).unlink(missing_ok=True)

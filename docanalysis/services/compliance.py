@@ -4,7 +4,9 @@ reading it (`audit.viewed`). SQLAlchemy Core only; the web tier decides who may 
 Events are those of one tenant plus the events that belong to no tenant (sign-in, sign-out:
 they carry no tenant_id). Filters: a matter, a user (the actor's text, or the actor id when the
 value is a number), an action (exact), and a time range (since inclusive, until exclusive, as
-in audit_export.ExportScope)."""
+in audit_export.ExportScope).
+
+It also lists a tenant's matters with their legal hold and retention, for the legal holds page."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from sqlalchemy import ColumnElement, Row, and_, or_, select
 
 from docanalysis.db.audit import AuditEvent, utc
 from docanalysis.db.engine import reading
-from docanalysis.db.tables import audit_events, tenants
+from docanalysis.db.tables import audit_events, matters, tenants
 from docanalysis.services.audit import record_alone
+from docanalysis.services.matters import matter_view
 from docanalysis.services.runtime import Runtime
-from docanalysis.services.views import Actor
+from docanalysis.services.views import Actor, MatterView
 
 PAGE_SIZE = 100
 VIEWED_ACTION = "audit.viewed"
@@ -131,3 +134,26 @@ def record_viewed(
 ) -> None:
     """A person read the audit trail (the list with its filters, or one event)."""
     record_alone(rt, actor, VIEWED_ACTION, subject, tenant, **details)
+
+
+def matters_of_tenant(rt: Runtime, tenant: int | None) -> list[MatterView]:
+    """Every matter of the tenant (members or not: officers see them all), by name."""
+    if tenant is None:
+        return []
+    c = matters.c
+    query = (
+        select(
+            c.id,
+            c.name,
+            tenants.c.name.label("tenant"),
+            c.legal_hold_since,
+            c.legal_hold_by,
+            c.legal_hold_reason,
+            c.retention_days,
+        )
+        .join(tenants, tenants.c.id == c.tenant_id)
+        .where(c.tenant_id == tenant)
+        .order_by(c.name, c.id)
+    )
+    with reading(rt.engine) as conn:
+        return [matter_view(row) for row in conn.execute(query)]

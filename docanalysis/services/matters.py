@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from docanalysis.db import repositories as repo
+from docanalysis.db.audit import utc
 from docanalysis.db.engine import reading, transaction
 from docanalysis.services.audit import record
 from docanalysis.services.errors import Rejected
@@ -76,7 +77,17 @@ def ensure_matter(rt: Runtime, actor: Actor, name: str, tenant: str = DEFAULT_TE
 
 def matters_for_user(rt: Runtime, user_id: int) -> list[MatterView]:
     with reading(rt.engine) as conn:
-        return [
-            MatterView(id=int(r.id), name=r.name, tenant=r.tenant)
-            for r in repo.matters_of(conn, user_id)
-        ]
+        return [matter_view(r) for r in repo.matters_of(conn, user_id)]
+
+
+def matter_view(row: repo.Record) -> MatterView:
+    since = row.legal_hold_since
+    return MatterView(
+        id=int(row.id),
+        name=row.name,
+        tenant=row.tenant,
+        legal_hold_since=None if since is None else utc(since),
+        legal_hold_by=row.legal_hold_by,
+        legal_hold_reason=row.legal_hold_reason,
+        retention_days=row.retention_days,
+    )

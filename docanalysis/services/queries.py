@@ -18,6 +18,7 @@ from docanalysis.services.views import (
     DocumentAnalysis,
     DocumentView,
     FindingView,
+    OriginalFile,
     ProvisionView,
     RunStatus,
     SummaryLine,
@@ -75,11 +76,13 @@ def _document_view(conn: Connection, doc: Record) -> DocumentView:
     )
 
 
-def _visible_document(conn: Connection, user_id: int | None, document_id: int) -> Record:
+def visible_document(conn: Connection, user_id: int | None, document_id: int) -> Record:
     """The document, if `user_id` may see it (None: a local, trusted caller such as the CLI)."""
     doc = repo.document(conn, document_id)
-    if doc is None or (
-        user_id is not None and not repo.is_member(conn, int(doc.matter_id), user_id)
+    if (
+        doc is None
+        or doc.purged_at is not None  # deleted, or its retention ran out
+        or (user_id is not None and not repo.is_member(conn, int(doc.matter_id), user_id))
     ):
         raise NotFound("no such document")
     return doc
@@ -94,7 +97,7 @@ def documents_in_matter(rt: Runtime, user_id: int, matter_id: int) -> list[Docum
 
 def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunStatus:
     with reading(rt.engine) as conn:
-        return _document_view(conn, _visible_document(conn, user_id, document_id)).status
+        return _document_view(conn, visible_document(conn, user_id, document_id)).status
 
 
 def _sentences(citations: Any) -> tuple[SummaryLine, ...]:
@@ -134,7 +137,7 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
 
 def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> DocumentAnalysis:
     with reading(rt.engine) as conn:
-        doc = _visible_document(conn, user_id, document_id)
+        doc = visible_document(conn, user_id, document_id)
         view = _document_view(conn, doc)
         run = repo.run(conn, view.status.run_id)
         assert run is not None
@@ -160,7 +163,7 @@ def provision(rt: Runtime, user_id: int | None, document_id: int, number: int) -
     from docanalysis.services.pipeline import load_document
 
     with reading(rt.engine) as conn:
-        doc = _visible_document(conn, user_id, document_id)
+        doc = visible_document(conn, user_id, document_id)
         try:
             extracted = load_document(conn, document_id)
         except LookupError:
@@ -177,4 +180,18 @@ def provision(rt: Runtime, user_id: int | None, document_id: int, number: int) -
         p.start,
         p.end,
         extracted.text[p.start : p.end],
+    )
+
+
+def original_file(rt: Runtime, user_id: int | None, document_id: int) -> OriginalFile:
+    """The uploaded file of a document the user may see. NotFound also when a delete has just
+    removed the file."""
+    with reading(rt.engine) as conn:
+        doc = visible_document(conn, user_id, document_id)
+    try:
+        data = rt.blobs.get(doc.sha256)
+    except FileNotFoundError:
+        raise NotFound("no such document") from None
+    return OriginalFile(
+        int(doc.id), int(doc.matter_id), doc.original_name, doc.media_type, doc.sha256, data
     )

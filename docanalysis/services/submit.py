@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import PurePath
 
 from docanalysis.db import repositories as repo
@@ -44,8 +45,12 @@ def submit_document(
     rt: Runtime, actor: Actor, matter_id: int, filename: str, data: bytes
 ) -> Submitted:
     name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
-    sha256 = rt.blobs.put(data)  # before the commit: a committed row always has its bytes
+    sha256 = hashlib.sha256(data).hexdigest()
     with transaction(rt.engine) as conn:
+        # Stored under the file's lock, before the commit (a committed row always has its
+        # bytes): a delete of the last other document with this file cannot remove it between.
+        repo.lock_blob(conn, sha256)
+        rt.blobs.put(data)
         found = repo.matter(conn, matter_id)
         if found is None or (
             actor.user_id is not None and not repo.is_member(conn, matter_id, actor.user_id)

@@ -22,6 +22,14 @@ class MatterView:
     id: int
     name: str
     tenant: str
+    legal_hold_since: datetime | None = None  # None: not under legal hold
+    legal_hold_by: str = ""
+    legal_hold_reason: str = ""
+    retention_days: int | None = None  # the matter's own period (None: the tenant's, if any)
+
+    @property
+    def on_hold(self) -> bool:
+        return self.legal_hold_since is not None
 
 
 @dataclass(frozen=True)
@@ -128,3 +136,15 @@ class ProvisionView:
     start: int
     end: int
     text: str
+
+
+@dataclass(frozen=True)
+class OriginalFile:
+    """A document's file as it was uploaded."""
+
+    document_id: int
+    matter_id: int
+    name: str
+    media_type: str
+    sha256: str
+    data: bytes

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from django.views.static import serve
 
-from docanalysis.web.views import auth, compliance, documents, health, matters
+from docanalysis.web.views import auth, compliance, documents, health, holds, matters
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 
@@ -26,9 +26,14 @@ urlpatterns = [
         name="provision",
     ),
     path("documents/<int:document_id>/status.json", documents.status, name="document-status"),
+    path("documents/<int:document_id>/original", documents.original, name="document-original"),
+    path("documents/<int:document_id>/delete", documents.delete, name="document-delete"),
     path("compliance/", compliance.events, name="compliance"),
     path("compliance/events/<int:seq>/", compliance.event, name="compliance-event"),
     path("compliance/export", compliance.export, name="compliance-export"),
+    path("compliance/holds/", holds.holds, name="compliance-holds"),
+    path("compliance/holds/<int:matter_id>/set", holds.set_hold, name="legal-hold-set"),
+    path("compliance/holds/<int:matter_id>/lift", holds.lift_hold, name="legal-hold-lift"),
     # Two small files; served here so the embedded profile needs no separate web server.
     re_path(
         r"^static/(?P<path>.+)$",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from html import escape
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -32,35 +33,19 @@ class RecordingQueue:
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """Django set up on a fresh data dir; views see a runtime whose queue records runs."""
+def web(django_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The views' runtime on a fresh data dir (domain tables by Alembic); its queue records
+    runs."""
     data_dir = tmp_path_factory.mktemp("web-data")
     env = {
         "DOCANALYSIS_DATA_DIR": str(data_dir),
         "DATABASE_URL": f"sqlite:///{data_dir / 'docanalysis.sqlite3'}",
     }
     rt = build_runtime(load_settings(env), queue=RecordingQueue())
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.setenv("DJANGO_SETTINGS_MODULE", "docanalysis.settings.test")
-        import django
-        from django.conf import settings
-
-        # Django is set up once per process; another module doing it first would point these
-        # tests at its database.
-        assert not settings.configured, "Django was set up before this module's fixture"
-        django.setup()
-    from django.core.management import call_command
-    from django.test.utils import setup_test_environment, teardown_test_environment
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
     upgrade_database(env["DATABASE_URL"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("docanalysis.web.views.common.get_runtime", lambda: rt)
         yield rt
-    teardown_test_environment()
     rt.engine.dispose()
 
 
@@ -430,11 +415,13 @@ def test_reading_a_document_is_audited(web: Runtime) -> None:
 # -- the compliance view ---------------------------------------------------------------------
 
 
-def _officer(name: str, group: str = "compliance") -> Any:
-    from django.contrib.auth.models import Group
+def _officer(name: str, role: str = "compliance") -> Any:
+    from docanalysis.services.roles import grant_role
+    from docanalysis.services.views import Actor
+    from docanalysis.web.views.common import runtime
 
     user = _user(name)
-    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    grant_role(runtime(), Actor(None, "test"), user.pk, user.username, role)  # the views' runtime
     return user
 
 
@@ -593,3 +580,25 @@ def test_compliance_export_downloads_a_verifiable_zip_and_is_audited(
         officer.pk,
     )
     assert exported.actor == f"{officer.username} <{officer.email}>"
+
+
+def test_manage_py_role_grants_and_revokes_the_compliance_view(web: Runtime) -> None:
+    from django.core.management import CommandError, call_command
+
+    user = _user("rita")
+    client = _client(user)
+    assert client.get("/compliance/").status_code == 404
+    start = _head(web)
+    out = StringIO()
+    call_command("role", "grant", "--user", user.username, "--role", "compliance", stdout=out)
+    assert out.getvalue() == f"{user.username} now holds the role compliance in tenant 'default'\n"
+    assert client.get("/compliance/").status_code == 200
+    call_command("role", "revoke", "--user", user.username, "--role", "compliance", stdout=out)
+    assert client.get("/compliance/").status_code == 404
+    changes = [e for e in _events_since(web, start) if e.action.startswith("user.role_")]
+    assert [(e.action, e.subject, e.details) for e in changes] == [
+        (action, f"user:{user.pk}", {"role": "compliance", "username": user.username})
+        for action in ("user.role_granted", "user.role_revoked")
+    ]
+    with pytest.raises(CommandError, match="no user named 'nobody'"):
+        call_command("role", "grant", "--user", "nobody", "--role", "compliance")

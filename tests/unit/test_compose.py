@@ -28,6 +28,7 @@ def test_the_stack_has_every_service_of_the_design() -> None:
         "web",
         "worker-cpu",
         "worker-gpu",
+        "scheduler",
         "vllm",
     }
 
@@ -50,6 +51,17 @@ def test_project_commands_exist() -> None:
         for q in SERVICES[n]["command"][SERVICES[n]["command"].index("-Q") + 1].split(",")
     }
     assert served == set(QUEUES)  # every queue has a consumer
+
+
+def test_the_scheduler_sends_registered_periodic_tasks_to_a_served_queue() -> None:
+    from workers.app import app
+    from workers.tasks import CHECKPOINT, PURGE
+
+    assert SERVICES["scheduler"]["command"][:4] == ["celery", "-A", "workers.app", "beat"]
+    schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert schedule == {CHECKPOINT, PURGE}
+    assert schedule <= set(app.tasks)  # a misspelt name would be dropped by the workers
+    assert app.conf.task_default_queue == "cpu"
 
 
 def test_vllm_serves_llama4_with_a_128k_context_and_the_gpu_worker_reserves_a_gpu() -> None:

@@ -1,9 +1,10 @@
 """The compliance view: the audit trail filtered by matter, user, action and time, one event's
 details, and a verifiable export of the selection.
 
-Only compliance officers and tenant admins (members of the groups "compliance" or
-"tenant-admin") and superusers see it; everyone else gets 404, as if the pages did not exist
-(the permission check runs before the method and CSRF checks, which would otherwise tell)."""
+Only compliance officers and tenant admins (who hold the tenant role "compliance" or
+"tenant-admin", services.roles) and superusers see it; everyone else gets 404, as if the pages
+did not exist (the permission check runs before the method and CSRF checks, which would
+otherwise tell)."""
 
 from __future__ import annotations
 
@@ -15,40 +16,30 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from docanalysis.audit_signing import checkpoints_path, load_or_create_key
 from docanalysis.db.audit import AuditEvent
-from docanalysis.services import compliance
+from docanalysis.db.tables import TENANT_ROLES
+from docanalysis.services import compliance, roles
 from docanalysis.services.audit_export import export_audit
 from docanalysis.services.matters import DEFAULT_TENANT
 from docanalysis.web.views.common import actor_for, runtime
 
-COMPLIANCE_GROUPS = ("compliance", "tenant-admin")
-_groups_ready = False
-
 View = Callable[..., HttpResponse]
 
 
-def _ensure_groups() -> None:
-    """Create the two groups on first use (Alembic owns the schema: no Django data migration)."""
-    global _groups_ready
-    if not _groups_ready:
-        for name in COMPLIANCE_GROUPS:
-            Group.objects.get_or_create(name=name)
-        _groups_ready = True
-
-
 def may_see_compliance(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Superusers, and the users who hold a tenant role (compliance, tenant-admin) in the
+    tenant (services.roles; granted with `manage.py role grant`)."""
     if not user.is_authenticated:
         return False
     if getattr(user, "is_superuser", False):
         return True
-    _ensure_groups()
-    return bool(user.groups.filter(name__in=COMPLIANCE_GROUPS).exists())
+    return bool(roles.roles_of(runtime(), int(user.pk), DEFAULT_TENANT) & set(TENANT_ROLES))
 
 
 def nav(request: HttpRequest) -> dict[str, Any]:
@@ -56,7 +47,7 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     return {"show_compliance": lambda: may_see_compliance(request.user)}
 
 
-def _officers_only(*methods: str) -> Callable[[View], View]:
+def officers_only(*methods: str) -> Callable[[View], View]:
     """Who may see it first (404 for anyone else), then the method (405), then CSRF (403):
     the CSRF middleware would otherwise answer a stranger's POST with 403 before the check."""
 
@@ -125,7 +116,7 @@ def _when(event: AuditEvent) -> str:
 # -- views ----------------------------------------------------------------------------------
 
 
-@_officers_only("GET")
+@officers_only("GET")
 def events(request: HttpRequest) -> HttpResponse:
     rt, errors = runtime(), list[str]()
     flt = _filter(request.GET, errors)
@@ -161,7 +152,7 @@ def events(request: HttpRequest) -> HttpResponse:
     return render(request, "web/compliance.html", context, status=400 if errors else 200)
 
 
-@_officers_only("GET")
+@officers_only("GET")
 def event(request: HttpRequest, seq: int) -> HttpResponse:
     rt = runtime()
     tenant = compliance.tenant_id(rt, DEFAULT_TENANT)
@@ -177,7 +168,7 @@ def event(request: HttpRequest, seq: int) -> HttpResponse:
     return render(request, "web/compliance_event.html", context)
 
 
-@_officers_only("POST")
+@officers_only("POST")
 def export(request: HttpRequest) -> HttpResponse:
     rt, errors = runtime(), list[str]()
     flt = _filter(request.POST, errors)

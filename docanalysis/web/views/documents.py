@@ -1,4 +1,5 @@
-"""Uploading PDFs into a matter, a document's analysis page, and its live status (JSON)."""
+"""Uploading PDFs into a matter, a document's analysis page, its live status (JSON), the
+download of its original file, and its deletion."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from docanalysis.services import queries, submit
-from docanalysis.services.audit import record_view
+from docanalysis.services import matters, queries, retention, submit
+from docanalysis.services.audit import record_download, record_view
 from docanalysis.services.errors import NotFound, Rejected
-from docanalysis.services.views import DocumentAnalysis, FindingView
+from docanalysis.services.runtime import Runtime
+from docanalysis.services.views import DocumentAnalysis, FindingView, MatterView
 from docanalysis.web.views.common import actor_for, runtime, status_payload
 from docanalysis.web.views.matters import render_matter
 
@@ -56,9 +59,31 @@ def detail(request: HttpRequest, document_id: int) -> HttpResponse:
         analysis = queries.document_analysis(runtime(), request.user.pk, document_id)
     except NotFound:
         raise Http404("No such document.") from None
-    record_view(runtime(), actor_for(request), analysis.document, "analysis")
-    context = {"analysis": analysis, "doc": analysis.document, "groups": _groups(analysis)}
-    return render(request, "web/document.html", context)
+    return _render_document(request, analysis)
+
+
+def _render_document(
+    request: HttpRequest,
+    analysis: DocumentAnalysis,
+    errors: tuple[str, ...] = (),
+    status: int = 200,
+) -> HttpResponse:
+    """The analysis page; every rendering of it shows the analysis, so each one is audited."""
+    rt = runtime()
+    record_view(rt, actor_for(request), analysis.document, "analysis")
+    context = {
+        "analysis": analysis,
+        "doc": analysis.document,
+        "groups": _groups(analysis),
+        "matter": _matter(rt, request.user.pk, analysis.document.matter_id),
+        "errors": errors,
+    }
+    return render(request, "web/document.html", context, status=status)
+
+
+def _matter(rt: Runtime, user_id: int, matter_id: int) -> MatterView | None:
+    """The document's matter with its legal hold (None if membership ended meanwhile)."""
+    return next((m for m in matters.matters_for_user(rt, user_id) if m.id == matter_id), None)
 
 
 @require_GET
@@ -92,3 +117,37 @@ def status(request: HttpRequest, document_id: int) -> JsonResponse:
     response = JsonResponse(status_payload(run))
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+def original(request: HttpRequest, document_id: int) -> HttpResponse:
+    """The file as uploaded, as an attachment: never rendered inline, whatever it holds."""
+    rt = runtime()
+    try:
+        found = queries.original_file(rt, request.user.pk, document_id)
+    except NotFound:
+        raise Http404("No such document.") from None
+    record_download(rt, actor_for(request), found.document_id, found.matter_id, found.sha256)
+    response = HttpResponse(found.data, content_type=found.media_type)
+    response["Content-Disposition"] = content_disposition_header(True, found.name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def delete(request: HttpRequest, document_id: int) -> HttpResponse:
+    rt = runtime()
+    try:
+        analysis = queries.document_analysis(rt, request.user.pk, document_id)
+    except NotFound:
+        raise Http404("No such document.") from None
+    try:
+        retention.delete_document(rt, actor_for(request), document_id)
+    except NotFound:  # deleted by someone else since
+        raise Http404("No such document.") from None
+    except retention.OnLegalHold as e:
+        return _render_document(request, analysis, (e.reason,), status=409)
+    doc = analysis.document
+    messages.success(request, f"{doc.name} was deleted.")
+    return redirect("matter", matter_id=doc.matter_id)
