@@ -205,6 +205,11 @@ findings = Table(
     # pending (not yet judged), released (guard said safe), flagged (unsafe under a category
     # the policy releases with a flag), held (blocked, or the guard could not judge)
     Column("status", String(20), nullable=False, default="pending"),
+    # A held finding a reviewer released after reading it: who, when, why. The guard's verdict
+    # stays as it was; the finding's status becomes "released".
+    Column("released_by", String(300), nullable=False, default=""),
+    Column("released_at", DateTime(timezone=True), nullable=True),
+    Column("release_reason", Text, nullable=False, default=""),
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),
 )
 

@@ -132,6 +132,8 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
         guard_policy_version=row.guard_policy_version or "",
         guard_policy_sha256=row.guard_policy_sha256 or "",
         guard_reason=row.guard_reason or "",
+        released_by=row.released_by,
+        release_reason=row.release_reason,
     )
 
 

@@ -96,6 +96,8 @@ class FindingView:
     guard_policy_version: str = ""  # the policy that judged it, and its sha256
     guard_policy_sha256: str = ""
     guard_reason: str = ""  # why the guard could not judge it (held), "" otherwise
+    released_by: str = ""  # a held result a reviewer released: who, and why
+    release_reason: str = ""
 
     @property
     def shown(self) -> bool:
