@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -42,8 +43,11 @@ def get_or_create_tenant(conn: Connection, name: str) -> int:
     return _insert_id(conn, tenants, {"name": name, "created_at": now()})
 
 
-def create_matter(conn: Connection, tenant_id: int, name: str) -> int:
-    return _insert_id(conn, matters, {"tenant_id": tenant_id, "name": name, "created_at": now()})
+def create_matter(
+    conn: Connection, tenant_id: int, name: str, external_ref: str | None = None
+) -> int:
+    values = {"tenant_id": tenant_id, "name": name, "external_ref": external_ref}
+    return _insert_id(conn, matters, {**values, "created_at": now()})
 
 
 def find_matter(conn: Connection, tenant_id: int, name: str) -> int | None:
@@ -107,12 +111,18 @@ def matters_of(conn: Connection, user_id: int) -> Sequence[Record]:
 # --- documents and runs ----------------------------------------------------------------------
 
 
-def lock_blob(conn: Connection, sha256: str) -> None:
-    """Serialize the uploads and removals of one stored file until the transaction ends
-    (PostgreSQL advisory lock on the hash's first 60 bits; SQLite's write transaction already
-    excludes every other writer)."""
+def lock_name(conn: Connection, name: str) -> None:
+    """Serialize the writers that name the same thing until the transaction ends: PostgreSQL
+    takes an advisory lock on the first 60 bits of the name's sha256; SQLite's write
+    transaction already excludes every other writer."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(int(sha256[:15], 16))))
+        key = int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:15], 16)
+        conn.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def lock_blob(conn: Connection, sha256: str) -> None:
+    """Serialize the uploads and removals of one stored file."""
+    lock_name(conn, f"blob:{sha256}")
 
 
 def create_document(conn: Connection, **values: Any) -> int:

@@ -56,12 +56,15 @@ matters = Table(
     Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("retention_days", Integer, nullable=True),  # overrides the tenant's when set
+    # The document-management system's own reference for the matter (REST clients name it).
+    Column("external_ref", String(200), nullable=True),
     # Under legal hold nothing in the matter may be deleted or purged (NULL: no hold).
     Column("legal_hold_since", DateTime(timezone=True), nullable=True),
     Column("legal_hold_by", String(300), nullable=False, default=""),
     Column("legal_hold_reason", Text, nullable=False, default=""),
     _created_at(),
     UniqueConstraint("tenant_id", "name", name="uq_matters_tenant_name"),
+    Index("uq_matters_tenant_external_ref", "tenant_id", "external_ref", unique=True),
 )
 
 # Who may see a matter. user_id is Django's auth_user.id (no foreign key across owners).
@@ -106,7 +109,20 @@ documents = Table(
     # audit trail and the guard's verdicts still refer to. Reason: "deleted" or "retention".
     Column("purged_at", DateTime(timezone=True), nullable=True),
     Column("purge_reason", String(20), nullable=False, default=""),
+    # Where a REST client keeps the document (system, id, version): the same triple is the
+    # same document, however often the request is retried. NULL for browser and CLI uploads.
+    Column("external_system", String(100), nullable=True),
+    Column("external_id", String(500), nullable=True),
+    Column("external_version", String(100), nullable=True),
     _created_at(),
+    Index(
+        "uq_documents_external",
+        "tenant_id",
+        "external_system",
+        "external_id",
+        "external_version",
+        unique=True,
+    ),
 )
 
 # The extracted text, stored once per document so later stages never re-read the PDF.
@@ -213,6 +229,43 @@ findings = Table(
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),
 )
 
+# REST API keys: shown once at creation, stored as sha256 only. `prefix` ("dak_" + 8 characters)
+# is the key's public part, in every listing and audit event, so a leaked key is recognizable.
+# A key is scoped to its tenant, or to the matters listed in api_key_matters.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("prefix", String(20), nullable=False, unique=True),
+    Column("key_sha256", String(64), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("created_by", String(300), nullable=False),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(300), nullable=False, default=""),
+)
+
+api_key_matters = Table(
+    "api_key_matters",
+    metadata,
+    Column("api_key_id", Id, ForeignKey("api_keys.id"), primary_key=True),
+    Column("matter_id", Id, ForeignKey("matters.id"), primary_key=True),
+)
+
+# A create request's Idempotency-Key, per API key: a retry gets the first answer back.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", Id, ForeignKey("api_keys.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),  # the same key with another request
+    Column("document_id", Id, ForeignKey("documents.id"), nullable=False),
+    Column("run_id", Id, nullable=False),
+    _created_at(),
+)
+
 guard_verdicts = Table(
     "guard_verdicts",
     metadata,
@@ -261,11 +314,14 @@ __all__ = [
     "TENANT_ROLES",
     "analysis_runs",
     "analysis_windows",
+    "api_key_matters",
+    "api_keys",
     "audit_events",
     "document_texts",
     "documents",
     "findings",
     "guard_verdicts",
+    "idempotency_keys",
     "matter_members",
     "matters",
     "metadata",

@@ -59,7 +59,7 @@ def run_status(run: Record) -> RunStatus:
     )
 
 
-def _document_view(conn: Connection, doc: Record) -> DocumentView:
+def document_view(conn: Connection, doc: Record) -> DocumentView:
     run = repo.latest_run(conn, int(doc.id))
     if run is None:  # every document is created with its run; absent only if rows were removed
         raise NotFound("no analysis for this document")
@@ -92,12 +92,12 @@ def documents_in_matter(rt: Runtime, user_id: int, matter_id: int) -> list[Docum
     with reading(rt.engine) as conn:
         if not repo.is_member(conn, matter_id, user_id):
             raise NotFound("no such matter")
-        return [_document_view(conn, d) for d in repo.documents_of_matter(conn, matter_id)]
+        return [document_view(conn, d) for d in repo.documents_of_matter(conn, matter_id)]
 
 
 def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunStatus:
     with reading(rt.engine) as conn:
-        return _document_view(conn, visible_document(conn, user_id, document_id)).status
+        return document_view(conn, visible_document(conn, user_id, document_id)).status
 
 
 def _sentences(citations: Any) -> tuple[SummaryLine, ...]:
@@ -140,7 +140,7 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
 def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> DocumentAnalysis:
     with reading(rt.engine) as conn:
         doc = visible_document(conn, user_id, document_id)
-        view = _document_view(conn, doc)
+        view = document_view(conn, doc)
         run = repo.run(conn, view.status.run_id)
         assert run is not None
         names = rt.category_names

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import PurePath
+
+from sqlalchemy import Connection
 
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import transaction
@@ -25,10 +28,10 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
     .txt name and UTF-8 content."""
     name = PurePath(filename.replace("\\", "/")).name.strip()[:500] or "document.pdf"
     if not data:
-        raise Rejected(f"{name} is empty")
+        raise Rejected(f"{name} is empty", code="empty")
     if len(data) > max_bytes:
         limit_mb = max_bytes // (1024 * 1024)
-        raise Rejected(f"{name} is larger than the {limit_mb} MB limit")
+        raise Rejected(f"{name} is larger than the {limit_mb} MB limit", code="too_large")
     # PDF readers accept a header anywhere within the first 1 KB.
     if PDF_MAGIC in data[:1024]:
         return name, PDF
@@ -36,9 +39,9 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
         try:
             data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise Rejected(f"{name} is not UTF-8 text") from None
+            raise Rejected(f"{name} is not UTF-8 text", code="unsupported_media_type") from None
         return name, TEXT
-    raise Rejected(f"{name} is not a PDF")
+    raise Rejected(f"{name} is not a PDF", code="unsupported_media_type")
 
 
 def submit_document(
@@ -47,38 +50,65 @@ def submit_document(
     name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
     with transaction(rt.engine) as conn:
-        # Stored under the file's lock, before the commit (a committed row always has its
-        # bytes): a delete of the last other document with this file cannot remove it between.
-        repo.lock_blob(conn, sha256)
-        rt.blobs.put(data)
         found = repo.matter(conn, matter_id)
         if found is None or (
             actor.user_id is not None and not repo.is_member(conn, matter_id, actor.user_id)
         ):
             raise NotFound("no such matter")
-        tenant_id = int(found.tenant_id)
-        document_id = repo.create_document(
-            conn,
-            tenant_id=tenant_id,
-            matter_id=matter_id,
-            sha256=sha256,
-            original_name=name,
-            size_bytes=len(data),
-            media_type=media_type,
-            uploaded_by=actor.user_id,
-        )
-        run_id = repo.create_run(conn, document_id)
-        record(
-            conn,
-            actor,
-            "document.uploaded",
-            f"document:{document_id}",
-            tenant_id=tenant_id,
-            matter_id=matter_id,
-            sha256=sha256,
-            name=name,
-            size_bytes=len(data),
-            run_id=run_id,
-        )
-    rt.queue.enqueue_run(run_id)  # after commit: the worker must find the rows
+        submitted = create_document(conn, rt, actor, found, Upload(name, media_type, data, sha256))
+    rt.queue.enqueue_run(submitted.run_id)  # after commit: the worker must find the rows
+    return submitted
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A validated file: its cleaned name, media type, bytes and their sha256."""
+
+    name: str
+    media_type: str
+    data: bytes
+    sha256: str
+
+
+def create_document(
+    conn: Connection,
+    rt: Runtime,
+    actor: Actor,
+    matter: repo.Record,
+    upload: Upload,
+    **external: str | None,
+) -> Submitted:
+    """Store the file, the document, its run and the audit event in the caller's transaction
+    (the caller enqueues the run after the commit). `external`: a REST client's
+    external_system, external_id, external_version."""
+    # Stored under the file's lock, before the commit (a committed row always has its bytes):
+    # a delete of the last other document with this file cannot remove it in between.
+    repo.lock_blob(conn, upload.sha256)
+    rt.blobs.put(upload.data)
+    tenant_id, matter_id = int(matter.tenant_id), int(matter.id)
+    document_id = repo.create_document(
+        conn,
+        tenant_id=tenant_id,
+        matter_id=matter_id,
+        sha256=upload.sha256,
+        original_name=upload.name,
+        size_bytes=len(upload.data),
+        media_type=upload.media_type,
+        uploaded_by=actor.user_id,
+        **external,
+    )
+    run_id = repo.create_run(conn, document_id)
+    record(
+        conn,
+        actor,
+        "document.uploaded",
+        f"document:{document_id}",
+        tenant_id=tenant_id,
+        matter_id=matter_id,
+        sha256=upload.sha256,
+        name=upload.name,
+        size_bytes=len(upload.data),
+        run_id=run_id,
+        **{key: value for key, value in external.items() if value is not None},
+    )
     return Submitted(document_id=document_id, run_id=run_id)

@@ -3,13 +3,15 @@
 
 from pathlib import Path
 
+import drf_spectacular_sidecar
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.static import serve
 
-from docanalysis.web.views import auth, compliance, documents, health, holds, matters
+from docanalysis.web.views import auth, compliance, documents, health, holds, matters, review
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
+SIDECAR_ROOT = Path(drf_spectacular_sidecar.__file__).resolve().parent / "static"
 
 urlpatterns = [
     path("login/", auth.SignInView.as_view(), name="login"),
@@ -34,6 +36,15 @@ urlpatterns = [
     path("compliance/holds/", holds.holds, name="compliance-holds"),
     path("compliance/holds/<int:matter_id>/set", holds.set_hold, name="legal-hold-set"),
     path("compliance/holds/<int:matter_id>/lift", holds.lift_hold, name="legal-hold-lift"),
+    path("compliance/review/", review.held, name="compliance-review"),
+    path("compliance/review/<int:finding_id>/release", review.release, name="finding-release"),
+    path("api/v1/", include("docanalysis.api.urls")),
+    # The API docs' Swagger UI files, from the sidecar package (no CDN).
+    re_path(
+        r"^static/(?P<path>drf_spectacular_sidecar/.+)$",
+        login_not_required(serve),
+        {"document_root": SIDECAR_ROOT},
+    ),
     # Two small files; served here so the embedded profile needs no separate web server.
     re_path(
         r"^static/(?P<path>.+)$",

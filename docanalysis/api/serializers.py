@@ -1,0 +1,123 @@
+"""The API's request and response shapes: they validate input and document the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from docanalysis.db.tables import RUN_STATES
+from docanalysis.services.api_queries import ApiDocument, PageText
+from docanalysis.services.views import DocumentAnalysis, FindingView, RunStatus
+
+
+class UploadRequest(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="The PDF (checked by its content, not its name).")
+    matter = serializers.CharField(
+        max_length=200,
+        help_text="A matter's id, or your own reference for it (a tenant-wide key may name a "
+        "new reference: the matter is created).",
+    )
+    external_system = serializers.CharField(max_length=100, required=False)
+    external_id = serializers.CharField(max_length=500, required=False)
+    external_version = serializers.CharField(max_length=100, required=False)
+
+
+class RunStatusSerializer(serializers.Serializer[RunStatus]):
+    run_id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=RUN_STATES)
+    label = serializers.CharField(help_text="The stage in words: 'Analyzing part 2 of 5'.")
+    reason = serializers.CharField(help_text="Why the run failed or is held; empty otherwise.")
+    stage_done = serializers.IntegerField()
+    stage_total = serializers.IntegerField()
+    final = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+
+class RunSerializer(RunStatusSerializer):
+    document_id = serializers.IntegerField()
+
+
+class DocumentSerializer(serializers.Serializer[ApiDocument]):
+    id = serializers.IntegerField(source="view.id")
+    matter_id = serializers.IntegerField(source="view.matter_id")
+    name = serializers.CharField(source="view.name")
+    sha256 = serializers.CharField(source="view.sha256")
+    size_bytes = serializers.IntegerField(source="view.size_bytes")
+    pages = serializers.IntegerField(source="view.pages", allow_null=True)
+    uploaded_at = serializers.DateTimeField(source="view.uploaded_at")
+    external_system = serializers.CharField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True)
+    external_version = serializers.CharField(allow_null=True)
+    run = RunStatusSerializer(source="view.status")
+
+
+class DocumentPageSerializer(serializers.Serializer[Any]):
+    results = DocumentSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class AcceptedSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="The document's id.")
+    run_id = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False: an earlier request's document.")
+    status_url = serializers.CharField()
+
+
+class GuardSerializer(serializers.Serializer[FindingView]):
+    status = serializers.CharField(help_text="released, flagged, held or pending")
+    verdict = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField(), source="guard_categories")
+    model = serializers.CharField(source="guard_model")
+    policy_version = serializers.CharField(source="guard_policy_version")
+    released_by = serializers.CharField()
+
+
+class FindingSerializer(serializers.Serializer[FindingView]):
+    """Text and value are empty while the guard holds the finding."""
+
+    kind = serializers.CharField()
+    category = serializers.CharField()
+    category_name = serializers.CharField()
+    text = serializers.CharField()
+    value = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    start = serializers.IntegerField(allow_null=True)
+    end = serializers.IntegerField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    basis = serializers.CharField()
+    guard = GuardSerializer(source="*")
+
+
+class ResultsSerializer(serializers.Serializer[DocumentAnalysis]):
+    document_id = serializers.IntegerField(source="document.id")
+    run = RunStatusSerializer(source="document.status")
+    model_id = serializers.CharField()
+    model_revision = serializers.CharField()
+    summary = FindingSerializer(allow_null=True)
+    clauses = FindingSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class PageTextSerializer(serializers.Serializer[PageText]):
+    number = serializers.IntegerField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class TextSerializer(serializers.Serializer[Any]):
+    document_id = serializers.IntegerField()
+    page_count = serializers.IntegerField()
+    pages = PageTextSerializer(many=True)
+
+
+class ErrorBodySerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField()
+    request_id = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    error = ErrorBodySerializer()

@@ -1,0 +1,239 @@
+"""/api/v1/ endpoints. Each view reads its input, calls one service, and renders the result;
+errors become the envelope in api.errors. Objects outside the key's scope are 404."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from docanalysis.api import serializers as s
+from docanalysis.db.tables import RUN_STATES
+from docanalysis.services import api_documents, api_queries, retention
+from docanalysis.services.apikeys import ApiPrincipal
+from docanalysis.services.errors import Rejected
+from docanalysis.services.views import Actor
+from docanalysis.web.views.common import runtime
+
+ERRORS = {
+    code: OpenApiResponse(s.ErrorSerializer, description=text)
+    for code, text in (
+        (400, "The request is not valid."),
+        (401, "No API key, or one that is not valid (revoked, expired, unknown)."),
+        (404, "No such object, or not in the key's scope."),
+    )
+}
+FORM_OVERHEAD = 1024 * 1024  # the multipart envelope and the text fields around the file
+
+
+def principal_of(request: Request) -> ApiPrincipal:
+    principal = request.auth
+    assert isinstance(principal, ApiPrincipal)  # IsAuthenticated ran before the view
+    return principal
+
+
+def actor_of(request: Request) -> Actor:
+    raw = request._request
+    return Actor(
+        user_id=None,
+        identity=principal_of(request).identity,
+        request_id=getattr(raw, "request_id", ""),
+        client_address=raw.META.get("REMOTE_ADDR", ""),
+    )
+
+
+class DocumentsView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="documents_create",
+        request={"multipart/form-data": s.UploadRequest},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Retries with the same key get the first answer back.",
+            )
+        ],
+        responses={
+            202: s.AcceptedSerializer,
+            409: OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused."),
+            413: OpenApiResponse(s.ErrorSerializer, description="Larger than the limit."),
+            415: OpenApiResponse(s.ErrorSerializer, description="Not a PDF."),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Send a document; its analysis starts. Idempotent (see Idempotency-Key and the
+        external_system / external_id / external_version triple)."""
+        _refuse_oversized(request)
+        form = s.UploadRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        fields = form.validated_data
+        upload = api_documents.ApiUpload(
+            filename=fields["file"].name or "document.pdf",
+            data=fields["file"].read(),
+            matter=fields["matter"],
+            external_system=fields.get("external_system"),
+            external_id=fields.get("external_id"),
+            external_version=fields.get("external_version"),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        done = api_documents.submit(runtime(), principal_of(request), actor_of(request), upload)
+        status_url = reverse("api-run", args=[done.run_id])
+        body = {
+            "id": done.document_id,
+            "run_id": done.run_id,
+            "created": done.created,
+            "status_url": status_url,
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": status_url})
+
+    @extend_schema(
+        operation_id="documents_list",
+        parameters=[
+            OpenApiParameter("matter", int, description="Only this matter's documents."),
+            OpenApiParameter("state", str, enum=list(RUN_STATES)),
+            OpenApiParameter("external_system", str),
+            OpenApiParameter("external_id", str),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
+            OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
+        ],
+        responses={200: s.DocumentPageSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        """The documents in the key's scope, newest first, a page at a time."""
+        query = request.query_params
+        flt = api_queries.DocumentFilter(
+            matter_id=_int(query, "matter"),
+            state=_choice(query, "state", RUN_STATES),
+            external_system=query.get("external_system") or None,
+            external_id=query.get("external_id") or None,
+            created_after=_when(query, "created_after"),
+            created_before=_when(query, "created_before"),
+        )
+        limit = _int(query, "limit") or 50
+        page, following = api_queries.list_documents(
+            runtime(), principal_of(request), flt, query.get("cursor") or None, limit
+        )
+        body = {"results": s.DocumentSerializer(page, many=True).data, "next_cursor": following}
+        return Response(body)
+
+
+def _refuse_oversized(request: Request) -> None:
+    """413 from the declared length, before a byte of the body is read or spooled to disk."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise Rejected(f"the request is larger than the {limit_mb} MB limit", code="too_large")
+
+
+def _int(query: Any, name: str) -> int | None:
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    if not str(value).isdigit():
+        raise ValidationError({name: ["must be a whole number"]})
+    return int(value)
+
+
+def _choice(query: Any, name: str, choices: tuple[str, ...]) -> str | None:
+    value = query.get(name) or None
+    if value is not None and value not in choices:
+        raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
+    return value
+
+
+def _when(query: Any, name: str) -> datetime | None:
+    value = query.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationError({name: ["an ISO 8601 time with its zone, e.g. 2026-11-27T00:00Z"]})
+    return parsed
+
+
+class DocumentView(APIView):
+    @extend_schema(operation_id="documents_read", responses={200: s.DocumentSerializer, **ERRORS})
+    def get(self, request: Request, document_id: int) -> Response:
+        found = api_queries.document(runtime(), principal_of(request), document_id)
+        return Response(s.DocumentSerializer(found).data)
+
+    @extend_schema(
+        operation_id="documents_delete",
+        responses={
+            204: None,
+            409: OpenApiResponse(s.ErrorSerializer, description="The matter is on legal hold."),
+            **ERRORS,
+        },
+    )
+    def delete(self, request: Request, document_id: int) -> Response:
+        """Purge the document's file, text and results (refused under legal hold)."""
+        rt, principal = runtime(), principal_of(request)
+        api_queries.document(rt, principal, document_id)  # in scope, or 404
+        retention.delete_document(rt, actor_of(request), document_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ResultsView(APIView):
+    @extend_schema(operation_id="documents_results", responses={200: s.ResultsSerializer, **ERRORS})
+    def get(self, request: Request, document_id: int) -> Response:
+        """The summary and clauses with page and offsets, each with its guard verdict; the
+        text of what the guard holds is empty."""
+        found = api_queries.results(runtime(), principal_of(request), document_id)
+        return Response(s.ResultsSerializer(found).data)
+
+
+class TextView(APIView):
+    @extend_schema(
+        operation_id="documents_text",
+        parameters=[
+            OpenApiParameter("first_page", int, description="Default 1."),
+            OpenApiParameter("last_page", int, description="Default: the last page."),
+        ],
+        responses={200: s.TextSerializer, **ERRORS},
+    )
+    def get(self, request: Request, document_id: int) -> Response:
+        """The extracted text by page, with each page's offsets in the whole text."""
+        query = request.query_params
+        count, pages = api_queries.text(
+            runtime(),
+            principal_of(request),
+            document_id,
+            _int(query, "first_page") or 1,
+            _int(query, "last_page"),
+        )
+        body = {
+            "document_id": document_id,
+            "page_count": count,
+            "pages": s.PageTextSerializer(pages, many=True).data,
+        }
+        return Response(body)
+
+
+class RunView(APIView):
+    @extend_schema(operation_id="runs_read", responses={200: s.RunSerializer, **ERRORS})
+    def get(self, request: Request, run_id: int) -> Response:
+        """A run's state (queued ... done, failed, held), stage and progress."""
+        document_id, run = api_queries.run(runtime(), principal_of(request), run_id)
+        return Response({**s.RunStatusSerializer(run).data, "document_id": document_id})

@@ -1,0 +1,175 @@
+"""What a REST client reads: only its key's tenant and matters. An object outside that scope,
+or purged, is NotFound, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+
+from docanalysis.db import repositories as repo
+from docanalysis.db.engine import reading
+from docanalysis.db.tables import analysis_runs, documents
+from docanalysis.services import queries
+from docanalysis.services.apikeys import ApiPrincipal
+from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.runtime import Runtime
+from docanalysis.services.views import DocumentAnalysis, DocumentView, RunStatus
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ApiDocument:
+    view: DocumentView
+    external_system: str | None
+    external_id: str | None
+    external_version: str | None
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    matter_id: int | None = None
+    state: str | None = None
+    external_system: str | None = None
+    external_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def scoped_document(conn: Connection, principal: ApiPrincipal, document_id: int) -> repo.Record:
+    doc = repo.document(conn, document_id)
+    if (
+        doc is None
+        or doc.purged_at is not None
+        or int(doc.tenant_id) != principal.tenant_id
+        or not principal.may_use(int(doc.matter_id))
+    ):
+        raise NotFound("no such document")
+    return doc
+
+
+def _api_document(conn: Connection, doc: repo.Record) -> ApiDocument:
+    return ApiDocument(
+        queries.document_view(conn, doc),
+        doc.external_system,
+        doc.external_id,
+        doc.external_version,
+    )
+
+
+def document(rt: Runtime, principal: ApiPrincipal, document_id: int) -> ApiDocument:
+    with reading(rt.engine) as conn:
+        return _api_document(conn, scoped_document(conn, principal, document_id))
+
+
+def run(rt: Runtime, principal: ApiPrincipal, run_id: int) -> tuple[int, RunStatus]:
+    """(document id, status) of a run of a document in scope."""
+    with reading(rt.engine) as conn:
+        found = repo.run(conn, run_id)
+        if found is None:
+            raise NotFound("no such run")
+        try:
+            scoped_document(conn, principal, int(found.document_id))
+        except NotFound:
+            raise NotFound("no such run") from None
+        return int(found.document_id), queries.run_status(found)
+
+
+def results(rt: Runtime, principal: ApiPrincipal, document_id: int) -> DocumentAnalysis:
+    with reading(rt.engine) as conn:
+        scoped_document(conn, principal, document_id)
+    return queries.document_analysis(rt, None, document_id)
+
+
+def encode_cursor(document_id: int) -> str:
+    return base64.urlsafe_b64encode(f"d{document_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("d") and text[1:].isdigit():
+            return int(text[1:])
+    except ValueError:
+        pass
+    raise Rejected("the cursor is not one this API gave", code="invalid")
+
+
+def list_documents(
+    rt: Runtime, principal: ApiPrincipal, flt: DocumentFilter, cursor: str | None, limit: int
+) -> tuple[list[ApiDocument], str | None]:
+    """Newest first, `limit` at a time; the cursor of the next page (None at the end)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = _filtered(principal, flt).order_by(documents.c.id.desc()).limit(limit + 1)
+    if cursor:
+        query = query.where(documents.c.id < decode_cursor(cursor))
+    with reading(rt.engine) as conn:
+        rows = list(conn.execute(query))
+        page = [_api_document(conn, row) for row in rows[:limit]]
+    following = encode_cursor(page[-1].view.id) if len(rows) > limit else None
+    return page, following
+
+
+def _filtered(principal: ApiPrincipal, flt: DocumentFilter) -> Select[Any]:
+    query = select(documents).where(
+        documents.c.tenant_id == principal.tenant_id, documents.c.purged_at.is_(None)
+    )
+    if principal.matter_ids is not None:
+        query = query.where(documents.c.matter_id.in_(sorted(principal.matter_ids)))
+    if flt.matter_id is not None:
+        query = query.where(documents.c.matter_id == flt.matter_id)
+    if flt.external_system is not None:
+        query = query.where(documents.c.external_system == flt.external_system)
+    if flt.external_id is not None:
+        query = query.where(documents.c.external_id == flt.external_id)
+    if flt.created_after is not None:
+        query = query.where(documents.c.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        query = query.where(documents.c.created_at < flt.created_before)
+    if flt.state is not None:
+        latest = (
+            select(analysis_runs.c.state)
+            .where(analysis_runs.c.document_id == documents.c.id)
+            .order_by(analysis_runs.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(latest == flt.state)
+    return query
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int
+    start: int
+    end: int
+    text: str
+
+
+def text(
+    rt: Runtime, principal: ApiPrincipal, document_id: int, first: int, last: int | None
+) -> tuple[int, list[PageText]]:
+    """(page count, the pages first..last) of the extracted text, with their offsets in the
+    whole text (the offsets the results cite)."""
+    from docanalysis.services.pipeline import load_document
+
+    with reading(rt.engine) as conn:
+        scoped_document(conn, principal, document_id)
+        try:
+            extracted = load_document(conn, document_id)
+        except LookupError:
+            raise NotFound("the text is not extracted yet: see the run's state") from None
+    count = len(extracted.pages)
+    last = count if last is None else last
+    if first < 1 or last < first:
+        raise Rejected("pages run from 1, and the last is not before the first", code="invalid")
+    pages = [
+        PageText(p.number, p.start, p.end, extracted.text[p.start : p.end])
+        for p in extracted.pages
+        if first <= p.number <= last
+    ]
+    return count, pages
