@@ -46,6 +46,7 @@ class Settings:
     injection_detector: str  # "rules", or a Prompt Guard model (local folder or HF cache id)
     injection_threshold: float
     max_upload_bytes: int
+    api_rate: str  # requests per API key: "600/min" ("N/sec", "N/min", "N/hour", "N/day")
     extract_timeout_s: int
     extract_memory_mb: int
     extract_max_pages: int
@@ -83,6 +84,15 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must lie between 0 and 1, got {value}")
+    return value
+
+
+def _rate(value: str) -> str:
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in ("sec", "min", "hour", "day"):
+        raise ValueError(
+            f"DOCANALYSIS_API_RATE={value!r}: write it as N/sec, N/min, N/hour or N/day"
+        )
     return value
 
 
@@ -125,6 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         injection_detector=env.get("DOCANALYSIS_INJECTION_DETECTOR") or "rules",
         injection_threshold=_fraction(env, "DOCANALYSIS_INJECTION_THRESHOLD", 0.5),
         max_upload_bytes=_int(env, "DOCANALYSIS_MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        api_rate=_rate(env.get("DOCANALYSIS_API_RATE") or "600/min"),
         extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
 
 from docanalysis.services.apikeys import ApiPrincipal, authenticate
 from docanalysis.web.views.common import runtime
@@ -47,3 +49,19 @@ class ApiKeySchema(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "An API key: dak_..."}
+
+
+class ApiKeyThrottle(SimpleRateThrottle):
+    """DOCANALYSIS_API_RATE requests per API key (429 with Retry-After beyond it). Requests
+    without a valid key are refused before they count."""
+
+    scope = "api_key"
+
+    def get_rate(self) -> str:
+        return str(settings.API_RATE)
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        principal = request.auth
+        if not isinstance(principal, ApiPrincipal):
+            return None
+        return f"throttle-api-key-{principal.key_id}"

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from docanalysis.api import errors, views
+from docanalysis.api import audit, errors, views
 
 
 def _open(view: Any) -> Any:
@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("documents/<int:document_id>/text", _open(views.TextView.as_view()), name="api-text"),
     path("runs/<int:run_id>", _open(views.RunView.as_view()), name="api-run"),
+    path("audit/export", _open(audit.AuditExportView.as_view()), name="api-audit-export"),
     path("schema/", _open(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "docs/",

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from docanalysis.config import load_settings
+from docanalysis.config import Settings, load_settings
 
 APP = load_settings()
 
@@ -146,6 +146,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "docanalysis.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["docanalysis.api.auth.ApiKeyThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -160,6 +161,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+API_RATE = APP.api_rate
+
+
+def _cache(app: Settings) -> dict[str, object]:
+    """Shared by every web process, so a key's rate limit is one count: Redis where the broker
+    is Redis, files under the data dir on the embedded profile."""
+    if app.broker_url.startswith(("redis://", "rediss://")):
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+        return {**backend, "LOCATION": app.broker_url, "KEY_PREFIX": "docanalysis"}
+    folder = app.data_dir / "cache"
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(folder),
+    }
+
+
+CACHES = {"default": _cache(APP)}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

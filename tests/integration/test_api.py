@@ -261,3 +261,18 @@ def test_the_schema_and_its_docs_are_served_without_a_key(rt: Runtime) -> None:
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
     asset = _client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
     assert asset.status_code == 200
+
+
+def test_each_key_has_its_own_rate_limit(rt: Runtime) -> None:
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    cache.clear()
+    busy = _client(apikeys.create_key(rt, ADMIN, "acme").secret)
+    calm = _client(apikeys.create_key(rt, ADMIN, "acme").secret)
+    with override_settings(API_RATE="3/min"):
+        assert [busy.get("/api/v1/documents").status_code for _ in range(3)] == [200] * 3
+        limited = busy.get("/api/v1/documents")
+        assert _error(limited) == (429, "rate_limited")
+        assert 1 <= int(limited["Retry-After"]) <= 60
+        assert calm.get("/api/v1/documents").status_code == 200
