@@ -8,7 +8,16 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from docanalysis.web.views import auth, compliance, documents, health, holds, matters, review
+from docanalysis.web.views import (
+    apikeys,
+    auth,
+    compliance,
+    documents,
+    health,
+    holds,
+    matters,
+    review,
+)
 
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 SIDECAR_ROOT = Path(drf_spectacular_sidecar.__file__).resolve().parent / "static"
@@ -30,6 +39,9 @@ urlpatterns = [
     path("documents/<int:document_id>/status.json", documents.status, name="document-status"),
     path("documents/<int:document_id>/original", documents.original, name="document-original"),
     path("documents/<int:document_id>/delete", documents.delete, name="document-delete"),
+    path("admin/api-keys/", apikeys.keys, name="api-keys"),
+    path("admin/api-keys/new", apikeys.create, name="api-key-create"),
+    path("admin/api-keys/<str:prefix>/revoke", apikeys.revoke, name="api-key-revoke"),
     path("compliance/", compliance.events, name="compliance"),
     path("compliance/events/<int:seq>/", compliance.event, name="compliance-event"),
     path("compliance/export", compliance.export, name="compliance-export"),

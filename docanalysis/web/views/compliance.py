@@ -42,12 +42,16 @@ def may_see_compliance(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(roles.roles_of(runtime(), int(user.pk), DEFAULT_TENANT) & set(TENANT_ROLES))
 
 
-def nav(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: `show_compliance` for the navigation, evaluated only when used."""
-    return {"show_compliance": lambda: may_see_compliance(request.user)}
+def may_administer(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Superusers and tenant admins: API keys, and what else administers the tenant."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return "tenant-admin" in roles.roles_of(runtime(), int(user.pk), DEFAULT_TENANT)
 
 
-def officers_only(*methods: str) -> Callable[[View], View]:
+def only_for(allowed: Callable[[Any], bool], *methods: str) -> Callable[[View], View]:
     """Who may see it first (404 for anyone else), then the method (405), then CSRF (403):
     the CSRF middleware would otherwise answer a stranger's POST with 403 before the check."""
 
@@ -57,7 +61,7 @@ def officers_only(*methods: str) -> Callable[[View], View]:
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not may_see_compliance(request.user):
+            if not allowed(request.user):
                 raise Http404("No such page.")
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
@@ -66,6 +70,20 @@ def officers_only(*methods: str) -> Callable[[View], View]:
         return wrapped
 
     return decorate
+
+
+def officers_only(*methods: str) -> Callable[[View], View]:
+    """Compliance officers, tenant admins and superusers only (see only_for)."""
+    return only_for(may_see_compliance, *methods)
+
+
+def nav(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: `show_compliance` and `show_admin` for the navigation, evaluated only
+    when used."""
+    return {
+        "show_compliance": lambda: may_see_compliance(request.user),
+        "show_admin": lambda: may_administer(request.user),
+    }
 
 
 # -- filters --------------------------------------------------------------------------------
