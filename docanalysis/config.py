@@ -47,6 +47,10 @@ class Settings:
     injection_threshold: float
     max_upload_bytes: int
     api_rate: str  # requests per API key: "600/min" ("N/sec", "N/min", "N/hour", "N/day")
+    # Documents by URL and webhook deliveries: private and loopback addresses are refused
+    # unless allowed (documents on the deployment's own network; tests on loopback).
+    allow_private_urls: bool
+    fetch_timeout_s: int
     extract_timeout_s: int
     extract_memory_mb: int
     extract_max_pages: int
@@ -136,6 +140,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         injection_threshold=_fraction(env, "DOCANALYSIS_INJECTION_THRESHOLD", 0.5),
         max_upload_bytes=_int(env, "DOCANALYSIS_MAX_UPLOAD_MB", 100) * 1024 * 1024,
         api_rate=_rate(env.get("DOCANALYSIS_API_RATE") or "600/min"),
+        allow_private_urls=(env.get("DOCANALYSIS_ALLOW_PRIVATE_URLS") or "0") == "1",
+        fetch_timeout_s=max(1, _int(env, "DOCANALYSIS_FETCH_TIMEOUT_S", 30)),
         extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),

@@ -1,7 +1,7 @@
 """The Celery application, configured from docanalysis.config (never from Django).
 
 Start a worker with: celery -A workers.app worker -Q cpu,gpu,guard
-and the scheduler of the periodic jobs (audit checkpoint, retention purge) with:
+and the scheduler of the periodic jobs (audit checkpoint, retention purge, webhooks) with:
 celery -A workers.app beat
 """
 
@@ -15,6 +15,7 @@ from celery import Celery
 from docanalysis.config import Settings, load_settings
 
 QUEUES = ("cpu", "gpu", "guard")
+WEBHOOK_SWEEP_INTERVAL_S = 30.0
 
 
 def filesystem_broker_options(data_dir: Path) -> dict[str, Any]:
@@ -65,6 +66,10 @@ def configure(app: Celery, settings: Settings) -> Celery:
             "purge-expired-documents": {
                 "task": "docanalysis.retention_purge",
                 "schedule": float(settings.retention_interval_s),
+            },
+            "send-due-webhooks": {
+                "task": "docanalysis.webhook_sweep",
+                "schedule": WEBHOOK_SWEEP_INTERVAL_S,
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

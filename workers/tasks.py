@@ -22,6 +22,8 @@ GUARD = "docanalysis.guard"  # queue guard: the safety screen
 TASK_FOR_QUEUE = {"cpu": EXTRACT, "gpu": ANALYZE, "guard": GUARD}
 CHECKPOINT = "docanalysis.audit_checkpoint"  # periodic, queue cpu
 PURGE = "docanalysis.retention_purge"  # periodic, queue cpu
+WEBHOOK_DELIVER = "docanalysis.webhook_deliver"  # queue cpu: one webhook delivery
+WEBHOOK_SWEEP = "docanalysis.webhook_sweep"  # periodic, queue cpu: sends what is due
 RETRYABLE = (ModelUnavailableError, OperationalError)
 MAX_RETRIES = 5
 
@@ -98,6 +100,28 @@ def retention_purge_task() -> int:
     from docanalysis.services.retention import purge_expired
 
     return len(purge_expired(get_runtime()).purged)
+
+
+@app.task(name=WEBHOOK_DELIVER)
+def webhook_deliver_task(delivery_id: int) -> str:
+    """One attempt at a webhook delivery, if it is still pending and due (a redelivered or
+    duplicate message finds it delivered, or leased to another worker, and does nothing)."""
+    from docanalysis.services.webhooks import deliver
+
+    return deliver(get_runtime(), delivery_id) or "not due"
+
+
+@app.task(name=WEBHOOK_SWEEP)
+def webhook_sweep_task() -> int:
+    """Send a task for every due webhook delivery (periodic): the outbox in the database, not
+    the queue, says what remains to be sent. Each delivery is its own task, so one slow
+    receiver does not hold up the others."""
+    from docanalysis.services.webhooks import due_deliveries
+
+    due = due_deliveries(get_runtime())
+    for delivery_id in due:
+        app.send_task(WEBHOOK_DELIVER, args=[delivery_id], queue="cpu")
+    return len(due)
 
 
 def reconcile() -> int:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from docanalysis.api.views import ERRORS, _int, _when, principal_of
+from docanalysis.api import params
+from docanalysis.api.views import ERRORS, principal_of
 from docanalysis.audit_signing import checkpoints_path, load_or_create_key
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
@@ -30,12 +31,7 @@ from docanalysis.web.views.common import runtime
 class AuditExportView(APIView):
     @extend_schema(
         operation_id="audit_export",
-        parameters=[
-            OpenApiParameter("matter", int, description="Only this matter's events."),
-            OpenApiParameter("document", int, description="Only this document's events."),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Inclusive."),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="Exclusive."),
-        ],
+        parameters=[params.AuditExportParams],
         responses={
             (200, "application/zip"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The export: verify it as its README says."
@@ -44,9 +40,9 @@ class AuditExportView(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        query = request.query_params
+        query = params.read(params.AuditExportParams, request)
         rt, principal = runtime(), principal_of(request)
-        matter_id, document_id = _int(query, "matter"), _int(query, "document")
+        matter_id, document_id = query.get("matter"), query.get("document")
         matter_id = _scope(rt, principal, matter_id, document_id)
         key_path = rt.settings.audit_key
         with tempfile.TemporaryDirectory(prefix="docanalysis-export-") as work:
@@ -58,8 +54,8 @@ class AuditExportView(APIView):
                 tenant_id=principal.tenant_id,
                 matter_id=matter_id,
                 subject=f"document:{document_id}" if document_id is not None else None,
-                since=_when(query, "since"),
-                until=_when(query, "until"),
+                since=query.get("since"),
+                until=query.get("until"),
                 checkpoint_file=checkpoints_path(key_path),
             )
             data = summary.path.read_bytes()

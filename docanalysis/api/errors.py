@@ -21,6 +21,8 @@ STATUS_FOR_CODE = {
     "conflict": status.HTTP_409_CONFLICT,
     "legal_hold": status.HTTP_409_CONFLICT,
     "gone": status.HTTP_410_GONE,
+    "url_refused": status.HTTP_400_BAD_REQUEST,
+    "url_unreachable": status.HTTP_400_BAD_REQUEST,
 }
 # DRF's exceptions -> our codes (the rest keep DRF's default code).
 CODE_FOR_EXCEPTION: dict[type[exceptions.APIException], str] = {

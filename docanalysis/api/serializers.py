@@ -23,6 +23,21 @@ class UploadRequest(serializers.Serializer[Any]):
     external_version = serializers.CharField(max_length=100, required=False)
 
 
+class UrlUploadRequest(serializers.Serializer[Any]):
+    url = serializers.CharField(
+        max_length=2000,
+        help_text="An http(s) URL of the PDF: the server fetches it (no redirects, no "
+        "user:password@, no private addresses; the upload limit applies).",
+    )
+    matter = serializers.CharField(
+        max_length=200,
+        help_text="A matter's id, or your own reference for it (as for an upload).",
+    )
+    external_system = serializers.CharField(max_length=100, required=False)
+    external_id = serializers.CharField(max_length=500, required=False)
+    external_version = serializers.CharField(max_length=100, required=False)
+
+
 class RunStatusSerializer(serializers.Serializer[RunStatus]):
     run_id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=RUN_STATES)
@@ -54,7 +69,9 @@ class DocumentSerializer(serializers.Serializer[ApiDocument]):
 
 class DocumentPageSerializer(serializers.Serializer[Any]):
     results = DocumentSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True)
+    next_cursor = serializers.IntegerField(
+        allow_null=True, help_text="Send it as `cursor` for the next page; null at the end."
+    )
 
 
 class AcceptedSerializer(serializers.Serializer[Any]):

@@ -3,7 +3,6 @@ errors become the envelope in api.errors. Objects outside the key's scope are 40
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -11,15 +10,14 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from docanalysis.api import params
 from docanalysis.api import serializers as s
-from docanalysis.db.tables import RUN_STATES
-from docanalysis.services import api_documents, api_queries, retention
+from docanalysis.services import api_documents, api_queries, fetch, retention
 from docanalysis.services.apikeys import ApiPrincipal
 from docanalysis.services.errors import Rejected
 from docanalysis.services.views import Actor
@@ -53,11 +51,11 @@ def actor_of(request: Request) -> Actor:
 
 
 class DocumentsView(APIView):
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartParser, JSONParser]
 
     @extend_schema(
         operation_id="documents_create",
-        request={"multipart/form-data": s.UploadRequest},
+        request={"multipart/form-data": s.UploadRequest, "application/json": s.UrlUploadRequest},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -72,18 +70,29 @@ class DocumentsView(APIView):
             413: OpenApiResponse(s.ErrorSerializer, description="Larger than the limit."),
             415: OpenApiResponse(s.ErrorSerializer, description="Not a PDF."),
             **ERRORS,
+            400: OpenApiResponse(
+                s.ErrorSerializer,
+                description="The request is not valid; or (a URL) url_refused: the server does "
+                "not fetch it (scheme, user:password@, a private address), url_unreachable: no "
+                "connection, a timeout or an answer other than 2xx.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        """Send a document; its analysis starts. Idempotent (see Idempotency-Key and the
-        external_system / external_id / external_version triple)."""
+        """Send a document (a multipart upload, or JSON naming a URL the server fetches); its
+        analysis starts. Idempotent (see Idempotency-Key and the external_system /
+        external_id / external_version triple)."""
         _refuse_oversized(request)
-        form = s.UploadRequest(data=request.data)
-        form.is_valid(raise_exception=True)
-        fields = form.validated_data
+        if request.content_type.split(";")[0].strip() == "application/json":
+            fields, (filename, data) = self._fetched(request)
+        else:
+            form = s.UploadRequest(data=request.data)
+            form.is_valid(raise_exception=True)
+            fields = form.validated_data
+            filename, data = fields["file"].name or "document.pdf", fields["file"].read()
         upload = api_documents.ApiUpload(
-            filename=fields["file"].name or "document.pdf",
-            data=fields["file"].read(),
+            filename=filename,
+            data=data,
             matter=fields["matter"],
             external_system=fields.get("external_system"),
             external_id=fields.get("external_id"),
@@ -100,34 +109,38 @@ class DocumentsView(APIView):
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": status_url})
 
+    def _fetched(self, request: Request) -> tuple[dict[str, Any], tuple[str, bytes]]:
+        """The JSON body's fields and the document its URL names, fetched under the SSRF
+        rules, the upload limit and the fetch timeout."""
+        form = s.UrlUploadRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        app = runtime().settings
+        limits = fetch.FetchLimits(
+            max_bytes=settings.MAX_UPLOAD_BYTES,
+            timeout_s=app.fetch_timeout_s,
+            allow_private=app.allow_private_urls,
+        )
+        fetched = fetch.fetch_document(form.validated_data["url"], limits)
+        return dict(form.validated_data), (fetched.filename, fetched.data)
+
     @extend_schema(
         operation_id="documents_list",
-        parameters=[
-            OpenApiParameter("matter", int, description="Only this matter's documents."),
-            OpenApiParameter("state", str, enum=list(RUN_STATES)),
-            OpenApiParameter("external_system", str),
-            OpenApiParameter("external_id", str),
-            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
-            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
-            OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
-            OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-        ],
+        parameters=[params.DocumentListParams],
         responses={200: s.DocumentPageSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         """The documents in the key's scope, newest first, a page at a time."""
-        query = request.query_params
+        query = params.read(params.DocumentListParams, request)
         flt = api_queries.DocumentFilter(
-            matter_id=_int(query, "matter"),
-            state=_choice(query, "state", RUN_STATES),
-            external_system=query.get("external_system") or None,
-            external_id=query.get("external_id") or None,
-            created_after=_when(query, "created_after"),
-            created_before=_when(query, "created_before"),
+            matter_id=query.get("matter"),
+            state=query.get("state"),
+            external_system=query.get("external_system"),
+            external_id=query.get("external_id"),
+            created_after=query.get("created_after"),
+            created_before=query.get("created_before"),
         )
-        limit = _int(query, "limit") or 50
         page, following = api_queries.list_documents(
-            runtime(), principal_of(request), flt, query.get("cursor") or None, limit
+            runtime(), principal_of(request), flt, query.get("cursor"), query["limit"]
         )
         body = {"results": s.DocumentSerializer(page, many=True).data, "next_cursor": following}
         return Response(body)
@@ -142,35 +155,6 @@ def _refuse_oversized(request: Request) -> None:
     if declared > settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD:
         limit_mb = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
         raise Rejected(f"the request is larger than the {limit_mb} MB limit", code="too_large")
-
-
-def _int(query: Any, name: str) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return None
-    if not str(value).isdigit():
-        raise ValidationError({name: ["must be a whole number"]})
-    return int(value)
-
-
-def _choice(query: Any, name: str, choices: tuple[str, ...]) -> str | None:
-    value = query.get(name) or None
-    if value is not None and value not in choices:
-        raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
-    return value
-
-
-def _when(query: Any, name: str) -> datetime | None:
-    value = query.get(name)
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ValidationError({name: ["an ISO 8601 time with its zone, e.g. 2026-11-27T00:00Z"]})
-    return parsed
 
 
 class DocumentView(APIView):
@@ -207,21 +191,18 @@ class ResultsView(APIView):
 class TextView(APIView):
     @extend_schema(
         operation_id="documents_text",
-        parameters=[
-            OpenApiParameter("first_page", int, description="Default 1."),
-            OpenApiParameter("last_page", int, description="Default: the last page."),
-        ],
+        parameters=[params.TextParams],
         responses={200: s.TextSerializer, **ERRORS},
     )
     def get(self, request: Request, document_id: int) -> Response:
         """The extracted text by page, with each page's offsets in the whole text."""
-        query = request.query_params
+        query = params.read(params.TextParams, request)
         count, pages = api_queries.text(
             runtime(),
             principal_of(request),
             document_id,
-            _int(query, "first_page") or 1,
-            _int(query, "last_page"),
+            query["first_page"],
+            query.get("last_page"),
         )
         body = {
             "document_id": document_id,

@@ -33,6 +33,7 @@ metadata = MetaData(
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # the largest bigint: a larger id names nothing
 
 
 def _created_at() -> Column[object]:
@@ -307,11 +308,53 @@ audit_events = Table(
     Index("ix_audit_events_subject", "subject"),
 )
 
+# Webhooks: a tenant's endpoints and an outbox of deliveries. A delivery row is written in the
+# transaction of the change it announces (a run ending, a document deleted), so an announced
+# change is never lost and an unannounced one never sent; the workers send what is due.
+WEBHOOK_EVENTS = ("analysis.completed", "analysis.failed", "analysis.held", "document.deleted")
+DELIVERY_STATES = ("pending", "delivered", "failed")
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    # Kept as is, not hashed: each delivery is signed with it (HMAC-SHA256). Shown once.
+    Column("secret", String(100), nullable=False),
+    Column("events", JSON, nullable=False),  # a list of WEBHOOK_EVENTS
+    Column("created_by", String(300), nullable=False),
+    _created_at(),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),  # deleted: no more deliveries
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    Column("event", String(50), nullable=False),
+    # The event's id (uuid4 hex), the same for every attempt and replay: receivers dedupe on it.
+    Column("event_id", String(32), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),  # ids, states, reason codes: never document text
+    Column("state", String(20), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),  # NULL once final
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    _created_at(),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+)
+
 __all__ = [
+    "DELIVERY_STATES",
     "FINAL_STATES",
+    "MAX_ID",
     "FINDING_KINDS",
     "RUN_STATES",
     "TENANT_ROLES",
+    "WEBHOOK_EVENTS",
     "analysis_runs",
     "analysis_windows",
     "api_key_matters",
@@ -327,4 +370,6 @@ __all__ = [
     "metadata",
     "tenant_roles",
     "tenants",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]

@@ -3,7 +3,6 @@ or purged, is NotFound, exactly like one that does not exist."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from docanalysis.db.engine import reading
 from docanalysis.db.tables import analysis_runs, documents
 from docanalysis.services import queries
 from docanalysis.services.apikeys import ApiPrincipal
-from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import DocumentAnalysis, DocumentView, RunStatus
 
@@ -85,32 +84,19 @@ def results(rt: Runtime, principal: ApiPrincipal, document_id: int) -> DocumentA
     return queries.document_analysis(rt, None, document_id)
 
 
-def encode_cursor(document_id: int) -> str:
-    return base64.urlsafe_b64encode(f"d{document_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("d") and text[1:].isdigit():
-            return int(text[1:])
-    except ValueError:
-        pass
-    raise Rejected("the cursor is not one this API gave", code="invalid")
-
-
 def list_documents(
-    rt: Runtime, principal: ApiPrincipal, flt: DocumentFilter, cursor: str | None, limit: int
-) -> tuple[list[ApiDocument], str | None]:
-    """Newest first, `limit` at a time; the cursor of the next page (None at the end)."""
+    rt: Runtime, principal: ApiPrincipal, flt: DocumentFilter, cursor: int | None, limit: int
+) -> tuple[list[ApiDocument], int | None]:
+    """Newest first, `limit` at a time; the cursor of the next page (None at the end): the
+    last id shown, so the pages stay stable while documents arrive."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = _filtered(principal, flt).order_by(documents.c.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(documents.c.id < decode_cursor(cursor))
+    if cursor is not None:
+        query = query.where(documents.c.id < cursor)
     with reading(rt.engine) as conn:
         rows = list(conn.execute(query))
         page = [_api_document(conn, row) for row in rows[:limit]]
-    following = encode_cursor(page[-1].view.id) if len(rows) > limit else None
+    following = page[-1].view.id if len(rows) > limit else None
     return page, following
 
 
@@ -165,8 +151,7 @@ def text(
             raise NotFound("the text is not extracted yet: see the run's state") from None
     count = len(extracted.pages)
     last = count if last is None else last
-    if first < 1 or last < first:
-        raise Rejected("pages run from 1, and the last is not before the first", code="invalid")
+    # Pages outside the document, or a last page before the first: no pages, not an error.
     pages = [
         PageText(p.number, p.start, p.end, extracted.text[p.start : p.end])
         for p in extracted.pages

@@ -21,6 +21,7 @@ from docanalysis.db.audit import append_event
 from docanalysis.db.engine import reading, transaction
 from docanalysis.db.tables import FINAL_STATES
 from docanalysis.services.runtime import Runtime
+from docanalysis.services.webhooks import announce_run
 
 Progress = Callable[[str, int, int], None]
 SYSTEM = "system"
@@ -87,6 +88,7 @@ def fail(rt: Runtime, run_id: int, reason: str, code: str) -> None:
             conn, run_id, state="failed", reason=reason, reason_code=code, finished_at=repo.now()
         )
         run_event(conn, run, "run.failed", reason=reason, code=code, stage=run.state)
+        announce_run(conn, run_id)  # analysis.failed, with the commit
 
 
 def load_document(conn: Any, document_id: int) -> ExtractedDocument:

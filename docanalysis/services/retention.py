@@ -23,6 +23,7 @@ from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.queries import visible_document
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
+from docanalysis.services.webhooks import announce_deleted
 
 RETENTION_ACTOR = Actor(None, "system:retention")
 MAX_RETENTION_DAYS = 100 * 366
@@ -70,6 +71,7 @@ def _purge(conn: Connection, actor: Actor, doc: repo.Record, reason: str) -> Non
         sha256=doc.sha256,
         stopped_runs=stopped,
     )
+    announce_deleted(conn, doc, reason)  # document.deleted, with the commit
 
 
 def drop_unused_blob(rt: Runtime, sha256: str) -> None:

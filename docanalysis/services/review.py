@@ -21,6 +21,7 @@ from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.pipeline import sha256_text
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
+from docanalysis.services.webhooks import announce_run
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,4 @@ def _finish_if_nothing_held(
         matter_id=int(found.matter_id),
         document_id=int(found.document_id),
     )
+    announce_run(conn, int(run.id))  # analysis.completed, with the commit

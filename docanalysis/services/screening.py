@@ -19,6 +19,7 @@ from docanalysis.services.pipeline import (
     still,
 )
 from docanalysis.services.runtime import Runtime
+from docanalysis.services.webhooks import announce_run
 
 SUMMARY_INSTRUCTION = "Summarize this contract for a lawyer."
 CLAUSE_INSTRUCTION = "Find the {name} clause in this contract and state its value."
@@ -178,4 +179,5 @@ def _finish(rt: Runtime, run: Any) -> bool:
             finished_at=repo.now(),
         )
         run_event(conn, run, f"run.{state}", findings=len(rows), held=held, flagged=flagged)
+        announce_run(conn, int(run.id))  # analysis.completed or analysis.held, with the commit
     return True

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from docanalysis.config import Settings, load_settings
+from docanalysis.db.tables import MAX_ID
 
 APP = load_settings()
 
@@ -160,6 +161,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # docanalysis.api.urls.IdConverter
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
 }
 
 API_RATE = APP.api_rate

@@ -243,6 +243,7 @@ def test_lists_page_with_a_cursor_and_filter(rt: Runtime) -> None:
     assert len(queued) == 3
     assert _error(client.get("/api/v1/documents?state=nonsense")) == (400, "invalid")
     assert _error(client.get("/api/v1/documents?cursor=zzz")) == (400, "invalid")
+    assert _error(client.get("/api/v1/documents?limit=0")) == (400, "invalid")
 
 
 def test_unknown_paths_and_methods_answer_in_the_envelope(rt: Runtime) -> None:

@@ -13,6 +13,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from docanalysis.services import apikeys
 from docanalysis.services.matters import create_matter
@@ -64,7 +65,16 @@ def test_the_api_keeps_to_its_schema(served: tuple[str, str]) -> None:
         _check(operation, base, {"Authorization": f"Bearer {key}"})
 
 
+# What a schema cannot say, so a request it allows may rightly be refused: an upload must be a
+# PDF by its content (415), and a URL must not name a private address (400 url_refused).
+CONTENT_RULES = {("POST", "/api/v1/documents"), ("POST", "/api/v1/webhooks")}
+
+
 def _check(operation: Any, base: str, headers: dict[str, str]) -> None:
+    excluded = []
+    if (operation.method.upper(), operation.path) in CONTENT_RULES:
+        excluded.append(positive_data_acceptance)
+
     @given(case=operation.as_strategy())
     @settings(
         max_examples=12,
@@ -73,6 +83,6 @@ def _check(operation: Any, base: str, headers: dict[str, str]) -> None:
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        case.call_and_validate(base_url=base, headers=headers)
+        case.call_and_validate(base_url=base, headers=headers, excluded_checks=excluded)
 
     run()
