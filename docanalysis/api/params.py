@@ -6,10 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from docanalysis.db.tables import MAX_ID, RUN_STATES
+
+# Text the databases can store and compare: no NUL character (PostgreSQL refuses it), and,
+# where a value is required, something besides spaces. As patterns, the schema says so too.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "NUL characters are not allowed.")
+SOME_TEXT = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "Write some text (no NUL).")
+
+
+def text(max_length: int, *, required: bool = False, **options: Any) -> serializers.CharField:
+    """A text field: required ones need a visible character; optional ones may be blank
+    (treated as absent)."""
+    if required:
+        return serializers.CharField(max_length=max_length, validators=[SOME_TEXT], **options)
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, validators=[NO_NUL], **options
+    )
 
 
 def _id(help_text: str) -> serializers.IntegerField:
@@ -21,8 +37,8 @@ def _id(help_text: str) -> serializers.IntegerField:
 class DocumentListParams(serializers.Serializer[Any]):
     matter = _id("Only this matter's documents.")
     state = serializers.ChoiceField(choices=RUN_STATES, required=False)
-    external_system = serializers.CharField(required=False, max_length=100)
-    external_id = serializers.CharField(required=False, max_length=500)
+    external_system = text(100)
+    external_id = text(500)
     created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
     created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
     cursor = _id("next_cursor of the previous page.")

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from docanalysis.api.params import text
 from docanalysis.db.tables import RUN_STATES
 from docanalysis.services.api_queries import ApiDocument, PageText
 from docanalysis.services.views import DocumentAnalysis, FindingView, RunStatus
@@ -13,29 +14,32 @@ from docanalysis.services.views import DocumentAnalysis, FindingView, RunStatus
 
 class UploadRequest(serializers.Serializer[Any]):
     file = serializers.FileField(help_text="The PDF (checked by its content, not its name).")
-    matter = serializers.CharField(
-        max_length=200,
+    matter = text(
+        200,
+        required=True,
         help_text="A matter's id, or your own reference for it (a tenant-wide key may name a "
         "new reference: the matter is created).",
     )
-    external_system = serializers.CharField(max_length=100, required=False)
-    external_id = serializers.CharField(max_length=500, required=False)
-    external_version = serializers.CharField(max_length=100, required=False)
+    external_system = text(100)
+    external_id = text(500)
+    external_version = text(100)
 
 
 class UrlUploadRequest(serializers.Serializer[Any]):
-    url = serializers.CharField(
-        max_length=2000,
+    url = text(
+        2000,
+        required=True,
         help_text="An http(s) URL of the PDF: the server fetches it (no redirects, no "
         "user:password@, no private addresses; the upload limit applies).",
     )
-    matter = serializers.CharField(
-        max_length=200,
+    matter = text(
+        200,
+        required=True,
         help_text="A matter's id, or your own reference for it (as for an upload).",
     )
-    external_system = serializers.CharField(max_length=100, required=False)
-    external_id = serializers.CharField(max_length=500, required=False)
-    external_version = serializers.CharField(max_length=100, required=False)
+    external_system = text(100)
+    external_id = text(500)
+    external_version = text(100)
 
 
 class RunStatusSerializer(serializers.Serializer[RunStatus]):

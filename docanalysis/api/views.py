@@ -94,9 +94,9 @@ class DocumentsView(APIView):
             filename=filename,
             data=data,
             matter=fields["matter"],
-            external_system=fields.get("external_system"),
-            external_id=fields.get("external_id"),
-            external_version=fields.get("external_version"),
+            external_system=fields.get("external_system") or None,  # blank: not given
+            external_id=fields.get("external_id") or None,
+            external_version=fields.get("external_version") or None,
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
         done = api_documents.submit(runtime(), principal_of(request), actor_of(request), upload)
@@ -134,8 +134,8 @@ class DocumentsView(APIView):
         flt = api_queries.DocumentFilter(
             matter_id=query.get("matter"),
             state=query.get("state"),
-            external_system=query.get("external_system"),
-            external_id=query.get("external_id"),
+            external_system=query.get("external_system") or None,
+            external_id=query.get("external_id") or None,
             created_after=query.get("created_after"),
             created_before=query.get("created_before"),
         )

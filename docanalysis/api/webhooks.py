@@ -22,8 +22,9 @@ from docanalysis.web.views.common import runtime
 
 
 class EndpointRequest(serializers.Serializer[Any]):
-    url = serializers.CharField(
-        max_length=2000,
+    url = params.text(
+        2000,
+        required=True,
         help_text="Where to POST the events: http(s), a public address (checked now and at "
         "each delivery), no user:password@.",
     )

@@ -77,7 +77,7 @@ def _check(operation: Any, base: str, headers: dict[str, str]) -> None:
 
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=12,
+        max_examples=25,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
