@@ -94,6 +94,18 @@ class GuardSerializer(serializers.Serializer[FindingView]):
     released_by = serializers.CharField()
 
 
+class CitedProvisionSerializer(serializers.Serializer[Any]):
+    n = serializers.IntegerField(help_text="The provision's number in the document.")
+    page = serializers.IntegerField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+
+
+class SentenceSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+    provisions = CitedProvisionSerializer(many=True, help_text="The provisions it rests on.")
+
+
 class FindingSerializer(serializers.Serializer[FindingView]):
     """Text and value are empty while the guard holds the finding."""
 
@@ -107,6 +119,9 @@ class FindingSerializer(serializers.Serializer[FindingView]):
     end = serializers.IntegerField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     basis = serializers.CharField()
+    sentences = SentenceSerializer(
+        many=True, help_text="A summary's sentences, each with the provisions it cites."
+    )
     guard = GuardSerializer(source="*")
 
 

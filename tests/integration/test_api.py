@@ -131,6 +131,11 @@ def test_upload_poll_and_read_the_results_and_the_text(rt: Runtime) -> None:
             whole[clause["start"] - text["pages"][0]["start"] :][: len(clause["text"])]
             == (clause["text"])
         )
+    summary = results["summary"]
+    assert summary["guard"]["status"] == "released" and summary["sentences"]
+    for sentence in summary["sentences"]:  # each sentence cites provisions with their place
+        for cited in sentence["provisions"]:
+            assert 1 <= cited["page"] <= 3 and cited["start"] < cited["end"]
     second = client.get(f"/api/v1/documents/{body['id']}/text?first_page=2&last_page=2").json()
     assert [p["number"] for p in second["pages"]] == [2]
 
