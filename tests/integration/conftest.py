@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from docanalysis.db.engine import make_engine
 from docanalysis.db.migrate import upgrade_database
+from docanalysis.services.runtime import Runtime
 
 PG_ADMIN_URL = os.environ.get(
     "DOCANALYSIS_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -158,3 +159,19 @@ def django_ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     call_command("migrate", verbosity=0)
     yield
     teardown_test_environment()
+
+
+@pytest.fixture
+def views_rt(
+    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Runtime]:
+    """The runtime the views and the API see (patched into get_runtime): this test's database,
+    each dialect in turn, the fake model, a guard that releases everything, and a queue that
+    records the runs it was sent."""
+    from tests.integration.test_pipeline import runtime
+    from tests.support.fakes import FixedGuard
+
+    rt = runtime(db_url, tmp_path, FixedGuard())
+    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: rt)
+    yield rt
+    rt.engine.dispose()

@@ -4,9 +4,7 @@ limits, and the documents' status, results and text."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,21 +19,15 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.steps import run_to_end
 from docanalysis.services.views import Actor
 from tests.conftest import ONE_PAGE_CONTRACT, THREE_PAGE_CONTRACT
-from tests.integration.test_pipeline import ALICE, runtime
-from tests.support.fakes import FixedGuard
+from tests.integration.test_pipeline import ALICE
 
 ADMIN = Actor(user_id=None, identity="cli:admin")
 PDF = ONE_PAGE_CONTRACT.read_bytes()
 
 
 @pytest.fixture
-def rt(
-    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    runtime_ = runtime(db_url, tmp_path, FixedGuard())
-    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: runtime_)
-    yield runtime_
-    runtime_.engine.dispose()
+def rt(views_rt: Runtime) -> Runtime:
+    return views_rt
 
 
 def _client(key: str | None = None) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,12 @@ from docanalysis.services.audit_export_verify import verify_export
 from docanalysis.services.matters import create_matter
 from docanalysis.services.runtime import Runtime
 from tests.integration.test_api import ADMIN, _client, _error, _upload
-from tests.integration.test_pipeline import ALICE, runtime
-from tests.support.fakes import FixedGuard
+from tests.integration.test_pipeline import ALICE
 
 
 @pytest.fixture
-def rt(
-    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    runtime_ = runtime(db_url, tmp_path, FixedGuard())
-    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: runtime_)
-    yield runtime_
-    runtime_.engine.dispose()
+def rt(views_rt: Runtime) -> Runtime:
+    return views_rt
 
 
 def _save(response: object, tmp_path: Path, name: str) -> Path:

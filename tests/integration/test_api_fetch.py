@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,22 +20,15 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.steps import run_to_end
 from tests.conftest import ONE_PAGE_CONTRACT
 from tests.integration.test_api import ADMIN, _client, _count_documents, _error
-from tests.integration.test_pipeline import runtime
-from tests.support.fakes import FixedGuard
 from tests.support.http_server import Answer, LocalServer, local_server, self_signed
 
 PDF = ONE_PAGE_CONTRACT.read_bytes()
 
 
 @pytest.fixture
-def rt(
-    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    runtime_ = runtime(db_url, tmp_path, FixedGuard())
-    runtime_.settings = dataclasses.replace(runtime_.settings, allow_private_urls=True)
-    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: runtime_)
-    yield runtime_
-    runtime_.engine.dispose()
+def rt(views_rt: Runtime) -> Runtime:
+    views_rt.settings = dataclasses.replace(views_rt.settings, allow_private_urls=True)
+    return views_rt
 
 
 @pytest.fixture

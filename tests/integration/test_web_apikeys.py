@@ -4,9 +4,7 @@ gets 404; both are audited with the request."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from itertools import count
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,20 +15,14 @@ from docanalysis.services.matters import create_matter
 from docanalysis.services.roles import grant_role
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
-from tests.integration.test_pipeline import ALICE, runtime
-from tests.support.fakes import FixedGuard
+from tests.integration.test_pipeline import ALICE
 
 _names = count(1)
 
 
 @pytest.fixture
-def rt(
-    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    runtime_ = runtime(db_url, tmp_path, FixedGuard())
-    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: runtime_)
-    yield runtime_
-    runtime_.engine.dispose()
+def rt(views_rt: Runtime) -> Runtime:
+    return views_rt
 
 
 def _signed_in(rt: Runtime, role: str = "") -> Any:

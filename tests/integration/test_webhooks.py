@@ -27,7 +27,7 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.steps import run_to_end
 from tests.conftest import ONE_PAGE_CONTRACT, PDFS, REPO
 from tests.integration.test_api import ADMIN, _client, _error, _upload
-from tests.integration.test_pipeline import ALICE, runtime
+from tests.integration.test_pipeline import ALICE
 from tests.support.fakes import FixedGuard
 from tests.support.http_server import Answer, LocalServer, Seen, local_server
 
@@ -36,14 +36,9 @@ TRIPLE = {"external_system": "imanage", "external_id": "DOC-42", "external_versi
 
 
 @pytest.fixture
-def rt(
-    django_ready: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Runtime]:
-    runtime_ = runtime(db_url, tmp_path, FixedGuard())
-    runtime_.settings = dataclasses.replace(runtime_.settings, allow_private_urls=True)
-    monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: runtime_)
-    yield runtime_
-    runtime_.engine.dispose()
+def rt(views_rt: Runtime) -> Runtime:
+    views_rt.settings = dataclasses.replace(views_rt.settings, allow_private_urls=True)
+    return views_rt
 
 
 @pytest.fixture
