@@ -151,6 +151,17 @@ def create_run(conn: Connection, document_id: int) -> int:
     )
 
 
+def document_with_file(conn: Connection, matter_id: int, sha256: str) -> int | None:
+    """The matter's (not purged) document with exactly these bytes, if any."""
+    query = select(documents.c.id).where(
+        documents.c.matter_id == matter_id,
+        documents.c.sha256 == sha256,
+        documents.c.purged_at.is_(None),
+    )
+    found = conn.execute(query.order_by(documents.c.id).limit(1)).scalar()
+    return None if found is None else int(found)
+
+
 def document(conn: Connection, document_id: int) -> Record | None:
     return conn.execute(select(documents).where(documents.c.id == document_id)).first()
 

@@ -44,9 +44,28 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
     raise Rejected(f"{name} is not a PDF", code="unsupported_media_type")
 
 
+class AlreadyInMatter(Rejected):
+    """The same file (by content, whatever its name) is already a document of this matter."""
+
+    code = "duplicate"
+
+    def __init__(self, reason: str, document_id: int) -> None:
+        super().__init__(reason)
+        self.document_id = document_id
+
+
 def submit_document(
-    rt: Runtime, actor: Actor, matter_id: int, filename: str, data: bytes
+    rt: Runtime,
+    actor: Actor,
+    matter_id: int,
+    filename: str,
+    data: bytes,
+    *,
+    refuse_duplicate: bool = False,
 ) -> Submitted:
+    """An upload into a matter the actor belongs to. With `refuse_duplicate` (the browser), a
+    file the matter already has is not analyzed twice: AlreadyInMatter names the document. The
+    CLI analyzes what it is given, again if asked."""
     name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
     with transaction(rt.engine) as conn:
@@ -55,6 +74,11 @@ def submit_document(
             actor.user_id is not None and not repo.is_member(conn, matter_id, actor.user_id)
         ):
             raise NotFound("no such matter")
+        if refuse_duplicate:
+            repo.lock_name(conn, f"matter-file:{matter_id}:{sha256}")  # two tabs, one upload
+            existing = repo.document_with_file(conn, matter_id, sha256)
+            if existing is not None:
+                raise AlreadyInMatter(f"{name} is already in this matter", existing)
         submitted = create_document(conn, rt, actor, found, Upload(name, media_type, data, sha256))
     rt.queue.enqueue_run(submitted.run_id)  # after commit: the worker must find the rows
     return submitted

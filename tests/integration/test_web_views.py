@@ -151,6 +151,30 @@ def test_upload_pdf_lists_it_with_live_status_and_starts_a_run(web: Runtime) -> 
     assert "contract.pdf uploaded; the analysis has started." in page.text
 
 
+def test_the_same_file_again_is_recognized_by_content_and_not_analyzed_twice(
+    web: Runtime,
+) -> None:
+    user = _user("alice")
+    client = _client(user)
+    matter_id = _matter(client, f"Duplicates {user.username}")
+    data = ONE_PAGE_CONTRACT.read_bytes()
+    assert _upload(client, matter_id, "contract.pdf", data).status_code == 302
+    (first,) = queries.documents_in_matter(web, user.pk, matter_id)
+    runs_before = list(web.queue.run_ids)  # type: ignore[attr-defined]
+    again = _upload(client, matter_id, "renamed copy.pdf", data)
+    assert again.status_code == 200
+    assert (
+        f'<li>renamed copy.pdf is already in this matter: <a href="/documents/{first.id}/">'
+        "open it</a>.</li>"
+    ) in again.text
+    assert [d.id for d in queries.documents_in_matter(web, user.pk, matter_id)] == [first.id]
+    assert web.queue.run_ids == runs_before  # type: ignore[attr-defined]
+    # Another matter may hold the same file: it is analyzed there.
+    other = _matter(client, f"Elsewhere {user.username}")
+    assert _upload(client, other, "contract.pdf", data).status_code == 302
+    assert len(queries.documents_in_matter(web, user.pk, other)) == 1
+
+
 def test_upload_non_pdf_shows_the_reason_and_stores_nothing(web: Runtime) -> None:
     user = _user("alice")
     client = _client(user)

@@ -29,18 +29,22 @@ def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
         return render_matter(request, matter_id, ("Choose one or more PDF files to upload.",), 400)
     rt, actor = runtime(), actor_for(request)
     errors: list[str] = []
+    duplicates: list[tuple[str, int]] = []
     for f in files:
         name = f.name or "document.pdf"
         try:
-            submit.submit_document(rt, actor, matter_id, name, _read(f))
+            submit.submit_document(rt, actor, matter_id, name, _read(f), refuse_duplicate=True)
+        except submit.AlreadyInMatter as e:
+            duplicates.append((name, e.document_id))
         except Rejected as e:
             errors.append(e.reason)
         except NotFound:
             raise Http404("No such matter.") from None
         else:
             messages.success(request, f"{name} uploaded; the analysis has started.")
-    if errors:
-        return render_matter(request, matter_id, tuple(errors), status=400)
+    if errors or duplicates:
+        # Rendered, not redirected: the refusals and the links to the documents already here.
+        return render_matter(request, matter_id, tuple(errors), 400 if errors else 200, duplicates)
     return redirect("matter", matter_id=matter_id)
 
 

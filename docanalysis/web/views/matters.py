@@ -41,8 +41,14 @@ def detail(request: HttpRequest, matter_id: int) -> HttpResponse:
 
 
 def render_matter(
-    request: HttpRequest, matter_id: int, errors: tuple[str, ...] = (), status: int = 200
+    request: HttpRequest,
+    matter_id: int,
+    errors: tuple[str, ...] = (),
+    status: int = 200,
+    duplicates: list[tuple[str, int]] | None = None,
 ) -> HttpResponse:
+    """The matter page; `duplicates`: (file name, document id) of uploads the matter already
+    had, each shown with a link to its document."""
     rt = runtime()
     try:
         documents = queries.documents_in_matter(rt, request.user.pk, matter_id)
@@ -53,5 +59,10 @@ def render_matter(
     )
     if matter is None:
         raise Http404("No such matter.")
-    context = {"matter": matter, "documents": documents, "errors": errors}
+    context = {
+        "matter": matter,
+        "documents": documents,
+        "errors": errors,
+        "duplicates": duplicates or [],
+    }
     return render(request, "web/matter.html", context, status=status)
