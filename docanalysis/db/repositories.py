@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, insert, select, update
 
 from docanalysis.db.tables import (
     analysis_runs,
@@ -57,13 +57,12 @@ def find_matter(conn: Connection, tenant_id: int, name: str) -> int | None:
     return None if found is None else int(found)
 
 
-def add_member(conn: Connection, matter_id: int, user_id: int, role: str = "member") -> bool:
-    exists = conn.execute(
-        select(matter_members.c.user_id).where(
-            and_(matter_members.c.matter_id == matter_id, matter_members.c.user_id == user_id)
-        )
-    ).first()
-    if exists:
+def _membership(matter_id: int, user_id: int) -> ColumnElement[bool]:
+    return and_(matter_members.c.matter_id == matter_id, matter_members.c.user_id == user_id)
+
+
+def add_member(conn: Connection, matter_id: int, user_id: int, role: str = "editor") -> bool:
+    if member_role(conn, matter_id, user_id) is not None:
         return False
     conn.execute(
         insert(matter_members).values(
@@ -83,10 +82,31 @@ def matter(conn: Connection, matter_id: int) -> Record | None:
 
 
 def is_member(conn: Connection, matter_id: int, user_id: int) -> bool:
-    query = select(matter_members.c.user_id).where(
-        and_(matter_members.c.matter_id == matter_id, matter_members.c.user_id == user_id)
+    return member_role(conn, matter_id, user_id) is not None
+
+
+def member_role(conn: Connection, matter_id: int, user_id: int) -> str | None:
+    query = select(matter_members.c.role).where(_membership(matter_id, user_id))
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
+def set_member_role(conn: Connection, matter_id: int, user_id: int, role: str) -> None:
+    conn.execute(update(matter_members).where(_membership(matter_id, user_id)).values(role=role))
+
+
+def remove_member(conn: Connection, matter_id: int, user_id: int) -> None:
+    conn.execute(delete(matter_members).where(_membership(matter_id, user_id)))
+
+
+def members_of(conn: Connection, matter_id: int) -> Sequence[Record]:
+    """(user_id, role, created_at) of the matter's members, earliest first."""
+    query = (
+        select(matter_members.c.user_id, matter_members.c.role, matter_members.c.created_at)
+        .where(matter_members.c.matter_id == matter_id)
+        .order_by(matter_members.c.created_at, matter_members.c.user_id)
     )
-    return conn.execute(query).first() is not None
+    return conn.execute(query).all()
 
 
 def matters_of(conn: Connection, user_id: int) -> Sequence[Record]:

@@ -68,13 +68,17 @@ matters = Table(
     Index("uq_matters_tenant_external_ref", "tenant_id", "external_ref", unique=True),
 )
 
-# Who may see a matter. user_id is Django's auth_user.id (no foreign key across owners).
+# Who may see a matter, and do what in it: a viewer reads; an editor also uploads, deletes and
+# reviews; an admin also manages the members. user_id is Django's auth_user.id (no foreign key
+# across owners).
+MATTER_ROLES = ("viewer", "editor", "admin")
+
 matter_members = Table(
     "matter_members",
     metadata,
     Column("matter_id", Id, ForeignKey("matters.id"), primary_key=True),
     Column("user_id", Integer, primary_key=True, index=True),
-    Column("role", String(20), nullable=False, default="member"),
+    Column("role", String(20), nullable=False, default="editor"),
     _created_at(),
 )
 
@@ -350,6 +354,7 @@ webhook_deliveries = Table(
 __all__ = [
     "DELIVERY_STATES",
     "FINAL_STATES",
+    "MATTER_ROLES",
     "MAX_ID",
     "FINDING_KINDS",
     "RUN_STATES",

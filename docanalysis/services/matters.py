@@ -35,7 +35,7 @@ def create_matter(rt: Runtime, actor: Actor, name: str, tenant: str = DEFAULT_TE
             name=name,
         )
         if actor.user_id is not None:
-            _add_member(conn, actor, matter_id, tenant_id, actor.user_id, "owner")
+            _add_member(conn, actor, matter_id, tenant_id, actor.user_id, "admin")
     return matter_id
 
 
@@ -44,7 +44,7 @@ def add_member(rt: Runtime, actor: Actor, matter_id: int, user_id: int) -> None:
         found = repo.matter(conn, matter_id)
         if found is None:
             raise Rejected(f"matter {matter_id} does not exist")
-        _add_member(conn, actor, matter_id, int(found.tenant_id), user_id, "member")
+        _add_member(conn, actor, matter_id, int(found.tenant_id), user_id, "editor")
 
 
 def _add_member(

@@ -20,6 +20,7 @@ from docanalysis.db.audit import utc
 from docanalysis.db.engine import reading, transaction
 from docanalysis.services.audit import record, record_alone
 from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.members import require
 from docanalysis.services.queries import visible_document
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
@@ -39,6 +40,7 @@ def delete_document(rt: Runtime, actor: Actor, document_id: int) -> None:
     """Purge a document's content at a person's request; refused (and audited) under hold."""
     with transaction(rt.engine) as conn:
         doc = visible_document(conn, actor.user_id, document_id)
+        require(conn, actor, int(doc.matter_id), "editor")
         matter = purge.lock_matter(conn, int(doc.matter_id))
         on_hold = matter is not None and matter.legal_hold_since is not None
         if not on_hold:

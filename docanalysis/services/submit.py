@@ -12,6 +12,7 @@ from docanalysis.db import repositories as repo
 from docanalysis.db.engine import transaction
 from docanalysis.services.audit import record
 from docanalysis.services.errors import NotFound, Rejected
+from docanalysis.services.members import require
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor, Submitted
 
@@ -70,10 +71,9 @@ def submit_document(
     sha256 = hashlib.sha256(data).hexdigest()
     with transaction(rt.engine) as conn:
         found = repo.matter(conn, matter_id)
-        if found is None or (
-            actor.user_id is not None and not repo.is_member(conn, matter_id, actor.user_id)
-        ):
+        if found is None:
             raise NotFound("no such matter")
+        require(conn, actor, matter_id, "editor")
         if refuse_duplicate:
             repo.lock_name(conn, f"matter-file:{matter_id}:{sha256}")  # two tabs, one upload
             existing = repo.document_with_file(conn, matter_id, sha256)

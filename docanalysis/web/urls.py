@@ -16,6 +16,7 @@ from docanalysis.web.views import (
     health,
     holds,
     matters,
+    members,
     review,
 )
 
@@ -30,6 +31,17 @@ urlpatterns = [
     path("matters/new/", matters.create, name="matter-create"),
     path("matters/<int:matter_id>/", matters.detail, name="matter"),
     path("matters/<int:matter_id>/documents/", documents.upload, name="document-upload"),
+    path("matters/<int:matter_id>/members/", members.add, name="member-add"),
+    path(
+        "matters/<int:matter_id>/members/<int:user_id>/role",
+        members.change_role,
+        name="member-role",
+    ),
+    path(
+        "matters/<int:matter_id>/members/<int:user_id>/remove",
+        members.remove,
+        name="member-remove",
+    ),
     path("documents/<int:document_id>/", documents.detail, name="document"),
     path(
         "documents/<int:document_id>/provisions/<int:number>/",

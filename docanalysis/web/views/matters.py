@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from docanalysis.services import matters, queries
+from docanalysis.db.tables import MATTER_ROLES
+from docanalysis.services import matters, members, queries
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.web.views.common import actor_for, runtime
 
@@ -46,9 +50,10 @@ def render_matter(
     errors: tuple[str, ...] = (),
     status: int = 200,
     duplicates: list[tuple[str, int]] | None = None,
+    member_errors: tuple[str, ...] = (),
 ) -> HttpResponse:
     """The matter page; `duplicates`: (file name, document id) of uploads the matter already
-    had, each shown with a link to its document."""
+    had, each shown with a link to its document; `member_errors`: a refused member change."""
     rt = runtime()
     try:
         documents = queries.documents_in_matter(rt, request.user.pk, matter_id)
@@ -59,10 +64,27 @@ def render_matter(
     )
     if matter is None:
         raise Http404("No such matter.")
+    people = _member_rows(request, matter_id)
+    mine = next((p["role"] for p in people if p["user_id"] == request.user.pk), "viewer")
     context = {
         "matter": matter,
         "documents": documents,
         "errors": errors,
         "duplicates": duplicates or [],
+        "members": people,
+        "my_role": mine,
+        "roles": MATTER_ROLES,
+        "member_errors": member_errors,
     }
     return render(request, "web/matter.html", context, status=status)
+
+
+def _member_rows(request: HttpRequest, matter_id: int) -> list[dict[str, Any]]:
+    """The matter's members with their user names, earliest first."""
+    found = members.members(runtime(), actor_for(request), matter_id)
+    ids = [m.user_id for m in found]
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+    return [
+        {"user_id": m.user_id, "name": names.get(m.user_id, f"user {m.user_id}"), "role": m.role}
+        for m in found
+    ]
