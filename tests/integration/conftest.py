@@ -175,3 +175,7 @@ def views_rt(
     monkeypatch.setattr("docanalysis.web.views.common.get_runtime", lambda: rt)
     yield rt
     rt.engine.dispose()
+
+
+# The browser tests' runtime (module-scoped: each test module gets its own data dir).
+from tests.support.web import web  # noqa: E402, F401
