@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +94,9 @@ def test_sign_in_upload_watch_and_read_clauses(
     seen = _watch_status(page, row)
     assert seen[0] not in FINAL_LABELS, f"the status never showed a running state: {seen}"
     assert seen[-1] in ("Done", "Held for review"), f"{seen}: {row.text_content()}"
-    assert row.locator("td.num").text_content() == "1"  # the row was refreshed with its pages
+    # The row is refreshed with its pages once the status is final: a fetch after the label
+    # changed, so wait for it (Playwright's expect retries until its timeout).
+    expect(row.locator("td.num")).to_have_text("1", timeout=15_000)
     page.screenshot(path=str(results_dir / "browser-matter.png"), full_page=True)
 
     row.get_by_role("link", name="manufacturing.pdf").click()
