@@ -74,6 +74,25 @@ class SummaryLine:
 
 
 @dataclass(frozen=True)
+class ReviewView:
+    """A reviewer's decision on a clause: confirmed, rejected, or corrected (a value, a
+    category, or a span of the source, quoted by the system). The model's original stays on
+    the finding beside it."""
+
+    decision: str  # confirmed, rejected, corrected
+    reviewer: str
+    reviewed_at: datetime
+    category: str
+    category_name: str
+    value: str
+    text: str  # the source's own words at [start, end)
+    page: int | None
+    start: int | None
+    end: int | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class FindingView:
     kind: str  # "summary" or "clause"
     category: str  # clause category key ("" for the summary)
@@ -98,11 +117,26 @@ class FindingView:
     guard_reason: str = ""  # why the guard could not judge it (held), "" otherwise
     released_by: str = ""  # a held result a reviewer released: who, and why
     release_reason: str = ""
+    id: int = 0  # the finding's row id (what a review names)
+    review: ReviewView | None = None  # the latest review of a clause, None if never reviewed
 
     @property
     def shown(self) -> bool:
         """Released by the guard, flagged or not: its text may be shown."""
         return self.status in SHOWN
+
+    @property
+    def rejected(self) -> bool:
+        return self.review is not None and self.review.decision == "rejected"
+
+    @property
+    def final(self) -> FindingView | ReviewView:
+        """What exports, the grid and the API report as the clause: the review's correction
+        where there is one, the model's finding otherwise (a rejection keeps the original;
+        callers check `rejected`)."""
+        if self.review is not None and self.review.decision == "corrected":
+            return self.review
+        return self
 
 
 SHOWN = ("released", "flagged")
