@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,27 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         raise RuntimeError(f"test data missing: {SHARED_DATA} (../shared/data beside the repo)")
     return SHARED_DATA
+
+
+# Django for the web tests (integration and browser): set up once per test process.
+@pytest.fixture(scope="session")
+def django_ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Django, set up once per test process (it cannot be set up twice), with its own tables
+    (users, sessions) migrated into a SQLite file of this session's own. Web tests point the
+    views at their own runtime (domain database and file store) by patching get_runtime."""
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    assert not settings.configured, "Django was set up outside this fixture"
+    data_dir = tmp_path_factory.mktemp("django")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DOCANALYSIS_DATA_DIR", str(data_dir))
+        mp.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'django.sqlite3'}")
+        mp.setenv("DJANGO_SETTINGS_MODULE", "docanalysis.settings.test")
+        django.setup()
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    yield
+    teardown_test_environment()

@@ -30,7 +30,6 @@ urlpatterns = [
     path("", matters.home, name="home"),
     path("matters/new/", matters.create, name="matter-create"),
     path("matters/<int:matter_id>/", matters.detail, name="matter"),
-    path("matters/<int:matter_id>/documents/", documents.upload, name="document-upload"),
     path("matters/<int:matter_id>/members/", members.add, name="member-add"),
     path(
         "matters/<int:matter_id>/members/<int:user_id>/role",
@@ -62,6 +61,11 @@ urlpatterns = [
     path("compliance/holds/<int:matter_id>/lift", holds.lift_hold, name="legal-hold-lift"),
     path("compliance/review/", review.held, name="compliance-review"),
     path("compliance/review/<int:finding_id>/release", review.release, name="finding-release"),
+    # One URL module per feature: uploads, the document's pages, review, the grid and exports.
+    path("", include("docanalysis.web.urls_uploads")),
+    path("", include("docanalysis.web.urls_pages")),
+    path("", include("docanalysis.web.urls_review")),
+    path("", include("docanalysis.web.urls_exports")),
     path("api/v1/", include("docanalysis.api.urls")),
     # The API docs' Swagger UI files, from the sidecar package (no CDN).
     re_path(

@@ -1,0 +1,5 @@
+"""A reviewer's decisions on findings: confirm, reject, correct."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
