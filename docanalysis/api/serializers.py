@@ -9,7 +9,7 @@ from rest_framework import serializers
 from docanalysis.api.params import text
 from docanalysis.db.tables import RUN_STATES
 from docanalysis.services.api_queries import ApiDocument, PageText
-from docanalysis.services.views import DocumentAnalysis, FindingView, RunStatus
+from docanalysis.services.views import DocumentAnalysis, FindingView, ReviewView, RunStatus
 
 
 class UploadRequest(serializers.Serializer[Any]):
@@ -106,9 +106,29 @@ class SentenceSerializer(serializers.Serializer[Any]):
     provisions = CitedProvisionSerializer(many=True, help_text="The provisions it rests on.")
 
 
-class FindingSerializer(serializers.Serializer[FindingView]):
-    """Text and value are empty while the guard holds the finding."""
+class ReviewSerializer(serializers.Serializer[ReviewView]):
+    """A reviewer's latest decision on a clause. A correction's text is the source's own
+    words at [start, end) on `page`; the finding beside it keeps what the model said."""
 
+    decision = serializers.ChoiceField(choices=["confirmed", "rejected", "corrected"])
+    reviewer = serializers.CharField()
+    reviewed_at = serializers.DateTimeField()
+    category = serializers.CharField()
+    category_name = serializers.CharField()
+    value = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(allow_blank=True)
+    page = serializers.IntegerField(allow_null=True)
+    start = serializers.IntegerField(allow_null=True)
+    end = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class FindingSerializer(serializers.Serializer[FindingView]):
+    """Text and value are empty while the guard holds the finding. They are the model's;
+    a reviewer's decision is in `review` (null if none), and a rejected or corrected clause
+    should be read from there."""
+
+    id = serializers.IntegerField()
     kind = serializers.CharField()
     category = serializers.CharField()
     category_name = serializers.CharField()
@@ -123,6 +143,7 @@ class FindingSerializer(serializers.Serializer[FindingView]):
         many=True, help_text="A summary's sentences, each with the provisions it cites."
     )
     guard = GuardSerializer(source="*")
+    review = ReviewSerializer(allow_null=True)
 
 
 class ResultsSerializer(serializers.Serializer[DocumentAnalysis]):

@@ -22,6 +22,7 @@ from docanalysis.db.tables import (
     analysis_windows,
     document_texts,
     documents,
+    finding_reviews,
     findings,
     matters,
     tenants,
@@ -106,6 +107,12 @@ def purge_content(conn: Connection, document_id: int, reason: str) -> list[int]:
         update(findings)
         .where(findings.c.run_id.in_(run_ids))
         .values(text="", value="", citations=None, basis_reason="")
+    )
+    reviewed = select(findings.c.id).where(findings.c.run_id.in_(run_ids))
+    conn.execute(
+        update(finding_reviews)
+        .where(finding_reviews.c.finding_id.in_(reviewed))
+        .values(text="", value="", note="")
     )
     stamp = now()
     conn.execute(

@@ -234,6 +234,29 @@ findings = Table(
     UniqueConstraint("run_id", "ordinal", name="uq_findings_run_ordinal"),
 )
 
+# A reviewer's decisions on a clause, kept beside the model's finding (which never changes):
+# confirmed, rejected, or corrected (category, value, or span: the text is the source's own
+# words at [start, end), quoted by the system). Every decision is a row; the latest counts.
+REVIEW_DECISIONS = ("confirmed", "rejected", "corrected")
+
+finding_reviews = Table(
+    "finding_reviews",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("finding_id", Id, ForeignKey("findings.id"), nullable=False, index=True),
+    Column("decision", String(20), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("page", Integer, nullable=True),
+    Column("start", Integer, nullable=True),
+    Column("end", Integer, nullable=True),
+    Column("note", Text, nullable=False),
+    Column("reviewer", String(300), nullable=False),
+    Column("reviewer_id", Integer, nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+)
+
 # REST API keys: shown once at creation, stored as sha256 only. `prefix` ("dak_" + 8 characters)
 # is the key's public part, in every listing and audit event, so a leaked key is recognizable.
 # A key is scoped to its tenant, or to the matters listed in api_key_matters.

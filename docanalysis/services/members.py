@@ -20,7 +20,7 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
 
 RANK = {role: rank for rank, role in enumerate(MATTER_ROLES)}
-WHAT = {"editor": "upload or delete documents", "admin": "manage the members"}
+WHAT = {"editor": "upload, review or delete documents", "admin": "manage the members"}
 
 
 class Forbidden(Rejected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,6 +11,7 @@ from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
 from docanalysis.db.repositories import Record
 from docanalysis.db.tables import FINAL_STATES
+from docanalysis.services.corrections import latest_reviews
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import (
@@ -19,6 +21,7 @@ from docanalysis.services.views import (
     DocumentView,
     FindingView,
     OriginalFile,
+    PageSpan,
     ProvisionView,
     RunStatus,
     SummaryLine,
@@ -134,6 +137,7 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
         guard_reason=row.guard_reason or "",
         released_by=row.released_by,
         release_reason=row.release_reason,
+        id=int(row.id),
     )
 
 
@@ -145,6 +149,8 @@ def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> Doc
         assert run is not None
         names = rt.category_names
         rows = [_finding_view(r, names) for r in repo.findings_of(conn, int(run.id))]
+        reviews = latest_reviews(conn, (f.id for f in rows if f.kind == "clause"), names)
+    rows = [replace(f, review=reviews.get(f.id)) for f in rows]
     summaries = [f for f in rows if f.kind == "summary"]
     return DocumentAnalysis(
         document=view,
@@ -197,3 +203,22 @@ def original_file(rt: Runtime, user_id: int | None, document_id: int) -> Origina
     return OriginalFile(
         int(doc.id), int(doc.matter_id), doc.original_name, doc.media_type, doc.sha256, data
     )
+
+
+def page_text(rt: Runtime, user_id: int | None, document_id: int, number: int) -> PageSpan:
+    """Page `number` of a document's extracted text with its offset in the whole text (where
+    a reviewer chooses other words for a clause)."""
+    from docanalysis.services.pipeline import load_document
+
+    with reading(rt.engine) as conn:
+        visible_document(conn, user_id, document_id)
+        try:
+            extracted = load_document(conn, document_id)
+        except LookupError:
+            raise NotFound("this document has no text yet") from None
+    for page in extracted.pages:
+        if page.number == number:
+            return PageSpan(
+                number, len(extracted.pages), page.start, extracted.text[page.start : page.end]
+            )
+    raise NotFound(f"this document has no page {number}")

@@ -175,6 +175,16 @@ class ProvisionView:
 
 
 @dataclass(frozen=True)
+class PageSpan:
+    """A page of a document's extracted text; `start` is its offset in the whole text."""
+
+    number: int
+    page_count: int
+    start: int
+    text: str
+
+
+@dataclass(frozen=True)
 class OriginalFile:
     """A document's file as it was uploaded."""
 

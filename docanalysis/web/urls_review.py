@@ -1,5 +1,14 @@
 """A reviewer's decisions on findings: confirm, reject, correct."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from docanalysis.web.views import finding_review
+
+urlpatterns = [
+    path("findings/<int:finding_id>/review", finding_review.review, name="finding-review"),
+    path(
+        "documents/<int:document_id>/pages/<int:number>/text.json",
+        finding_review.page_text,
+        name="page-text",
+    ),
+]

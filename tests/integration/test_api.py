@@ -135,6 +135,35 @@ def test_upload_poll_and_read_the_results_and_the_text(rt: Runtime) -> None:
     assert [p["number"] for p in second["pages"]] == [2]
 
 
+def test_results_carry_each_clause_s_review_beside_the_model_s_words(rt: Runtime) -> None:
+    from docanalysis.services.corrections import Decision, review_finding
+    from docanalysis.services.views import Actor
+
+    client = _client(apikeys.create_key(rt, ADMIN, "acme").secret)
+    body = _upload(client, "DMS-MATTER-8", THREE_PAGE_CONTRACT.read_bytes()).json()
+    assert run_to_end(rt, body["run_id"]) == "done"
+    before = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"]
+    assert [c["review"] for c in before] == [None] * len(before)
+    target = before[0]
+    reviewer = Actor(user_id=None, identity="rita <rita@firm.example>")
+    review_finding(rt, reviewer, target["id"], Decision("corrected", value="Corrected value"))
+
+    after = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"]
+    clause = next(c for c in after if c["id"] == target["id"])
+    assert (clause["text"], clause["value"]) == (target["text"], target["value"])
+    review = clause["review"]
+    assert (review["decision"], review["reviewer"], review["value"]) == (
+        "corrected",
+        "rita <rita@firm.example>",
+        "Corrected value",
+    )
+    assert (review["text"], review["page"], review["start"]) == (
+        target["text"],
+        target["page"],
+        target["start"],
+    )
+
+
 def test_twenty_concurrent_retries_create_one_document(rt: Runtime) -> None:
     key = apikeys.create_key(rt, ADMIN, "acme").secret
 
