@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 from sqlalchemy import Connection
 
+from docanalysis.core.decrypt import DecryptionError, decrypt_pdf, needs_password
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import transaction
 from docanalysis.services.audit import record
@@ -63,11 +65,15 @@ def submit_document(
     data: bytes,
     *,
     refuse_duplicate: bool = False,
+    ask_password: bool = False,
+    password: str | None = None,
 ) -> Submitted:
     """An upload into a matter the actor belongs to. With `refuse_duplicate` (the browser), a
     file the matter already has is not analyzed twice: AlreadyInMatter names the document. The
-    CLI analyzes what it is given, again if asked."""
+    CLI analyzes what it is given, again if asked. A PDF that opens only with a password is
+    stored decrypted when `password` opens it (see `unlock`)."""
     name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
+    data, decrypted = unlock(name, media_type, data, password, ask_password=ask_password)
     sha256 = hashlib.sha256(data).hexdigest()
     with transaction(rt.engine) as conn:
         found = repo.matter(conn, matter_id)
@@ -79,19 +85,43 @@ def submit_document(
             existing = repo.document_with_file(conn, matter_id, sha256)
             if existing is not None:
                 raise AlreadyInMatter(f"{name} is already in this matter", existing)
-        submitted = create_document(conn, rt, actor, found, Upload(name, media_type, data, sha256))
+        submitted = create_document(
+            conn, rt, actor, found, Upload(name, media_type, data, sha256, decrypted)
+        )
     rt.queue.enqueue_run(submitted.run_id)  # after commit: the worker must find the rows
     return submitted
 
 
+def unlock(
+    name: str, media_type: str, data: bytes, password: str | None, *, ask_password: bool
+) -> tuple[bytes, bool]:
+    """The bytes to store, and whether they are a decrypted copy. A PDF that opens only with a
+    password is decrypted with `password`; without one, `ask_password` (the browser, which
+    can ask) refuses it as password_required, else it is stored as given and its analysis says
+    it is password-protected (the CLI, which cannot ask). The password is used here once: it
+    is not stored, logged, audited or put in a reason."""
+    if media_type != PDF or not (password or ask_password) or not needs_password(data):
+        return data, False
+    if not password:
+        raise Rejected(
+            f"{name} is password-protected: enter its password", code="password_required"
+        )
+    try:
+        return decrypt_pdf(data, password), True
+    except DecryptionError as e:
+        raise Rejected(f"{name}: {e.reason}", code=e.code) from None
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A validated file: its cleaned name, media type, bytes and their sha256."""
+    """A validated file: its cleaned name, media type, bytes and their sha256; `decrypted`: the
+    bytes are a copy of a password-protected PDF without its password."""
 
     name: str
     media_type: str
     data: bytes
     sha256: str
+    decrypted: bool = False
 
 
 def create_document(
@@ -122,6 +152,9 @@ def create_document(
         **external,
     )
     run_id = repo.create_run(conn, document_id)
+    details: dict[str, Any] = {key: value for key, value in external.items() if value is not None}
+    if upload.decrypted:
+        details["decrypted"] = True  # the stored file is the unlocked copy, not the upload
     record(
         conn,
         actor,
@@ -133,6 +166,6 @@ def create_document(
         name=upload.name,
         size_bytes=len(upload.data),
         run_id=run_id,
-        **{key: value for key, value in external.items() if value is not None},
+        **details,
     )
     return Submitted(document_id=document_id, run_id=run_id)

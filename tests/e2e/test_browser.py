@@ -48,13 +48,16 @@ def _sign_in(page: Any, base_url: str) -> None:
 
 
 def _upload(page: Any, name: str, path: Path) -> Any:
-    """Upload through the form; returns the document's table row once the page is back."""
+    """Upload through the form; returns the document's table row once it is listed. (upload.js
+    sends the file as soon as it is chosen and swaps the table in; the button then has nothing
+    left to send. Without JavaScript the button posts the form and the page comes back.)"""
     page.get_by_label("PDF files").set_input_files(
         {"name": name, "mimeType": "application/pdf", "buffer": path.read_bytes()}
     )
     page.get_by_role("button", name="Upload and analyze").click()
-    page.wait_for_load_state()
-    return page.locator("tr", has=page.get_by_role("link", name=name, exact=True))
+    row = page.locator("tr", has=page.get_by_role("link", name=name, exact=True))
+    expect(row).to_be_visible(timeout=30_000)
+    return row
 
 
 def _watch_status(page: Any, row: Any) -> list[str]:

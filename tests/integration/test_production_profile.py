@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 REDIS_DB = 11  # a database of its own on the shared server, flushed before and after
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 ENCRYPTED = PDFS / "malformed" / "pypdf" / "r6-both-passwords.pdf"
+DAMAGED = PDFS / "malformed" / "ocrmypdf" / "invalid.pdf"
 
 
 def free_port() -> int:
@@ -137,10 +138,20 @@ def test_upload_over_http_reaches_done_and_the_audit_chain_verifies(
         sign_in(client, password)
         matter_path = re.search(r'href="(/matters/\d+/)"', client.get("/").text).group(1)  # type: ignore[union-attr]
 
-        broken = upload(client, matter_path, ENCRYPTED)
+        # A PDF that needs its password is refused at once (the browser asks for it).
+        refused = client.post(
+            f"{matter_path}documents/",
+            data={"csrfmiddlewaretoken": client.cookies["csrftoken"]},
+            files={"files": (ENCRYPTED.name, ENCRYPTED.read_bytes(), "application/pdf")},
+        )
+        assert refused.status_code == 400
+        assert f"{ENCRYPTED.name} is password-protected" in html.unescape(refused.text)
+        assert 'href="/documents/' not in refused.text.split('id="matter-documents"')[1]
+
+        broken = upload(client, matter_path, DAMAGED)
         status = final_status(client, broken, 120)
         assert status["state"] == "failed", log.read_text()[-3000:]
-        assert status["reason"].startswith("this PDF is password-protected")
+        assert status["reason"], status
 
         contract = upload(client, matter_path, ONE_PAGE_CONTRACT)
         status = final_status(client, contract, 600)

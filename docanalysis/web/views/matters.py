@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -75,6 +76,7 @@ def render_matter(
         "my_role": mine,
         "roles": MATTER_ROLES,
         "member_errors": member_errors,
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
     }
     return render(request, "web/matter.html", context, status=status)
 

@@ -1,7 +1,8 @@
 // Live status without reloading: every status cell whose run is not final polls its
 // status.json every 1.5 s and stops at a final state. When a run becomes final, the element
 // named by data-refresh (a table row, the findings) is re-fetched and swapped in place.
-// Also: dropping PDFs on an upload form fills its file input and submits it.
+// Rows added later (upload.js swaps in the documents table) announce themselves with a
+// `docanalysis:rows-added` event on document, which starts the polling again.
 (function () {
   "use strict";
   var POLL_MS = 1500;
@@ -33,7 +34,10 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
-        if (fresh) target.replaceWith(document.importNode(fresh, true));
+        if (!fresh) return;
+        target.replaceWith(document.importNode(fresh, true));
+        // The page's other scripts (page viewer, review forms) bind to the new elements.
+        document.dispatchEvent(new CustomEvent("docanalysis:refreshed", { detail: { id: id } }));
       })
       .catch(function () { /* keep what is shown; the status itself is already final */ });
   }
@@ -52,35 +56,29 @@
       .catch(function () { /* a transient error: try again next tick */ });
   }
 
+  // One polling loop at most: a rows-added event while a tick waits or is in flight must not
+  // start a second loop beside it (the tick in flight schedules the next, new rows included).
+  var timer = null;
+  var busy = false;
+
   function tick() {
     var cells = pending();
     if (!cells.length) return;
+    busy = true;
     Promise.all(Array.prototype.map.call(cells, poll)).then(function () {
-      if (pending().length) window.setTimeout(tick, POLL_MS);
+      busy = false;
+      schedule();
     });
   }
 
-  function dropzone(form) {
-    var input = form.querySelector('input[type="file"]');
-    ["dragenter", "dragover"].forEach(function (name) {
-      form.addEventListener(name, function (e) {
-        e.preventDefault();
-        form.classList.add("dragging");
-      });
-    });
-    ["dragleave", "drop"].forEach(function (name) {
-      form.addEventListener(name, function () { form.classList.remove("dragging"); });
-    });
-    form.addEventListener("drop", function (e) {
-      e.preventDefault();
-      if (!e.dataTransfer || !e.dataTransfer.files.length) return;
-      input.files = e.dataTransfer.files;
-      form.requestSubmit();
-    });
+  function schedule() {
+    if (timer !== null || busy || !pending().length) return;
+    timer = window.setTimeout(function () {
+      timer = null;
+      tick();
+    }, POLL_MS);
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-dropzone]").forEach(dropzone);
-    if (pending().length) window.setTimeout(tick, POLL_MS);
-  });
+  document.addEventListener("DOMContentLoaded", schedule);
+  document.addEventListener("docanalysis:rows-added", schedule);
 })();
