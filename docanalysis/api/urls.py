@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path, register_converter
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from docanalysis.api import audit, errors, views, webhooks
+from docanalysis.api import audit, errors, reports, views, webhooks
 from docanalysis.db.tables import MAX_ID
 
 
@@ -47,6 +47,22 @@ urlpatterns = [
     ),
     path("documents/<id:document_id>/text", _open(views.TextView.as_view()), name="api-text"),
     path("runs/<id:run_id>", _open(views.RunView.as_view()), name="api-run"),
+    *(
+        path(
+            f"documents/<id:document_id>/report.{fmt}",
+            _open(reports.DocumentReportView.as_view(fmt=fmt)),
+            name=f"api-document-report-{fmt}",
+        )
+        for fmt in ("docx", "pdf")
+    ),
+    *(
+        path(
+            f"matters/<id:matter_id>/grid.{fmt}",
+            _open(reports.MatterGridView.as_view(fmt=fmt)),
+            name=f"api-matter-grid-{fmt}",
+        )
+        for fmt in ("csv", "xlsx")
+    ),
     path("audit/export", _open(audit.AuditExportView.as_view()), name="api-audit-export"),
     path("webhooks", _open(webhooks.WebhooksView.as_view()), name="api-webhooks"),
     path("webhooks/<id:endpoint_id>", _open(webhooks.WebhookView.as_view()), name="api-webhook"),
@@ -61,9 +77,15 @@ urlpatterns = [
         name="api-webhook-replay",
     ),
     path("schema/", _open(SpectacularAPIView.as_view()), name="api-schema"),
+    # The split view serves Swagger UI's init script as a file (?script=): the
+    # Content-Security-Policy lets no inline script run (docanalysis.web.security).
     path(
         "docs/",
-        _open(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        _open(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api-schema", template_name="web/api_docs.html"
+            )
+        ),
         name="api-docs",
     ),
     # No session, so no CSRF to check: an unknown path answers 404 whatever the method.
