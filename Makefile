@@ -19,11 +19,21 @@ $(STAMP):
 	touch $@
 
 # Headless Chromium for the browser tests (Debian's package; browsers that download
-# themselves fail on machines without internet access).
-browser:
+# themselves fail on machines without internet access), and axe-core, the accessibility
+# checker those tests inject into the pages (tests/support/axe.py): a pinned version from npm,
+# installed once under .cache/, never part of the product.
+AXE_VERSION := 4.10.3
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi; }
+
+$(AXE):
+	@command -v npm >/dev/null || { echo "npm is missing (needed for axe-core): sudo apt-get install npm" >&2; exit 1; }
+	npm install --prefix .cache/axe --no-audit --no-fund --no-save --silent axe-core@$(AXE_VERSION)
+	test -f $@
 
 run: install
 	$(VENV)/bin/docanalysis migrate

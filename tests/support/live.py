@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,27 @@ class Live:
     def analyze(self) -> list[str]:
         """Run every analysis queued so far to its end; their final states, in order."""
         queue: RecordingQueue = self.rt.queue  # type: ignore[assignment]
-        run_ids, queue.run_ids[:] = list(queue.run_ids), []
-        return [run_to_end(self.rt, run_id) for run_id in run_ids]
+        states = []
+        while queue.run_ids:  # pop: the server's threads may append meanwhile
+            states.append(run_to_end(self.rt, queue.run_ids.pop(0)))
+        return states
+
+    @contextmanager
+    def worker(self, every_s: float = 0.5) -> Iterator[None]:
+        """A worker thread that runs what is queued, so a page can watch it finish."""
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.wait(every_s):
+                self.analyze()
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=30)
 
     def sign_in(self, page: Any, username: str) -> None:
         page.goto(f"{self.url}/login/")

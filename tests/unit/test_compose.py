@@ -94,3 +94,10 @@ def test_the_serverless_broker_keeps_everything_under_the_data_dir(tmp_path) -> 
         "processed_folder": str(tmp_path / "broker" / "processed"),
         "control_folder": str(tmp_path / "broker" / "control"),
     }
+
+
+def test_the_app_runs_on_the_production_settings_which_exist() -> None:
+    for name in ("web", "worker-cpu", "worker-gpu", "scheduler"):
+        env = SERVICES[name]["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "docanalysis.settings.production", name
+    assert module_exists("docanalysis.settings.production")
