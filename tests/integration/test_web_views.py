@@ -240,13 +240,13 @@ def test_document_page_shows_summary_and_clauses_with_pages(web: Runtime) -> Non
     assert (
         f'<p class="summary">A manufacturing agreement. <a class="cite" '
         f'href="/documents/{doc.id}/provisions/1/" '
-        'title="provision 1, characters 0–40">§1 · p. 1</a> </p>'
+        'title="provision 1, characters 0–40" aria-label="provision 1, page 1">§1 · p. 1</a> </p>'
     ) in page.text
     name = web.category_names["governing_law"]
     assert f"<h3>{escape(name)}</h3>" in page.text
     assert '<span class="page">p. 1</span>' in page.text
     assert '<blockquote class="source">laws of Delaware</blockquote>' in page.text
-    assert '<span class="value-label">Value</span> Delaware' in page.text
+    assert '<span class="value-label">Governing law</span> Delaware' in page.text
     assert '<span class="page">p. 2</span>' in page.text
     assert "Held for review: the text is hidden" in page.text
     assert "HIDDEN WORDS" not in page.text
