@@ -48,6 +48,16 @@ def require(conn: Connection, actor: Actor, matter_id: int, needed: str) -> None
         raise Forbidden(f"as a {role} of this matter you cannot {WHAT[needed]}")
 
 
+def may(rt: Runtime, actor: Actor, matter_id: int, needed: str) -> bool:
+    """Whether the actor's role in the matter allows what `needed` allows (to show a form)."""
+    with reading(rt.engine) as conn:
+        try:
+            require(conn, actor, matter_id, needed)
+        except (NotFound, Forbidden):
+            return False
+    return True
+
+
 def members(rt: Runtime, actor: Actor, matter_id: int) -> list[Member]:
     with reading(rt.engine) as conn:
         require(conn, actor, matter_id, "viewer")

@@ -21,6 +21,7 @@ from docanalysis.db.engine import reading, transaction
 from docanalysis.services.audit import record, record_alone
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.members import require
+from docanalysis.services.pages import forget_pages
 from docanalysis.services.queries import visible_document
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor
@@ -85,6 +86,7 @@ def drop_unused_blob(rt: Runtime, sha256: str) -> None:
         repo.lock_blob(conn, sha256)
         if not purge.blob_in_use(conn, sha256):
             rt.blobs.remove(sha256)
+            forget_pages(rt, sha256)  # the page images rendered from it
 
 
 def set_legal_hold(rt: Runtime, actor: Actor, matter_id: int, reason: str) -> None:
