@@ -134,3 +134,8 @@ def page(browser: Any) -> Iterator[Any]:
 def results_dir() -> Path:
     RESULTS.mkdir(exist_ok=True)
     return RESULTS
+
+
+# The app served in this process with the fake model (tests/support/live.py), for the tests of
+# the pages' behaviour.
+from tests.support.live import live  # noqa: E402, F401

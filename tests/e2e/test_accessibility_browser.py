@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import THREE_PAGE_CONTRACT
 from tests.support.axe import audit, audit_context, report
-from tests.support.live import Live, live  # noqa: F401
+from tests.support.live import Live
 
 pytestmark = [pytest.mark.browser]
 
@@ -93,7 +93,7 @@ def _analyzed_document(browser: Any, site: Live, state: dict[str, Any]) -> tuple
 
 
 @pytest.fixture(scope="module")
-def screens(live: Live, browser: Any) -> Screens:  # noqa: F811
+def screens(live: Live, browser: Any) -> Screens:
     newcomer, lawyer = live.user("newcomer"), live.user("lawyer")
     _make_superuser(lawyer)
     lawyer_state = _signed_in_state(browser, live, lawyer)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import THREE_PAGE_CONTRACT
-from tests.support.live import Live, live  # noqa: F401
+from tests.support.live import Live
 
 pytestmark = [pytest.mark.browser]
 
@@ -22,7 +22,7 @@ ZOOMED = {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2}
 
 
 @pytest.fixture(scope="module")
-def document(live: Live, browser: Any) -> dict[str, Any]:  # noqa: F811
+def document(live: Live, browser: Any) -> dict[str, Any]:
     """THREE_PAGE_CONTRACT uploaded through the form and analyzed: its URL, and a signed-in
     browser state."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -78,7 +78,7 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return max(width, 0) * max(height, 0) / ((b[2] - b[0]) * (b[3] - b[1]))
 
 
-def _passage(live: Live, link: Any) -> str:  # noqa: F811
+def _passage(live: Live, link: Any) -> str:
     from docanalysis.db.engine import reading
     from docanalysis.services.pipeline import load_document
 
@@ -89,7 +89,7 @@ def _passage(live: Live, link: Any) -> str:  # noqa: F811
 
 
 def test_show_on_page_highlights_the_clause_where_the_page_draws_it(
-    live: Live,  # noqa: F811
+    live: Live,
     browser: Any,
     document: dict[str, Any],
     results_dir: Any,

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ONE_PAGE_CONTRACT, THREE_PAGE_CONTRACT
-from tests.support.live import Live, live  # noqa: F401
+from tests.support.live import Live
 
 pytestmark = [pytest.mark.browser]
 
@@ -32,7 +32,7 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _matter_with_two_analyzed_contracts(page: Any, live: Live) -> None:  # noqa: F811
+def _matter_with_two_analyzed_contracts(page: Any, live: Live) -> None:
     live.sign_in(page, live.user("reviewer"))
     page.get_by_label("Matter name").fill("Grid comparison")
     page.get_by_role("button", name="Create matter").click()
@@ -70,7 +70,7 @@ def _open_grid(page: Any) -> Any:
 
 def test_compare_in_the_grid_follow_a_cell_and_download_the_reports(
     page: Any,
-    live: Live,  # noqa: F811
+    live: Live,
     results_dir: Path,
 ) -> None:
     problems: list[str] = []  # script errors and CSP refusals ("Refused to ...")

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import CUAD, ONE_PAGE_CONTRACT, THREE_PAGE_CONTRACT
-from tests.support.live import Live, live  # noqa: F401
+from tests.support.live import Live
 
 pytestmark = [pytest.mark.browser]
 
@@ -72,7 +72,7 @@ def expect_uploaded(row: Any, name: str) -> None:
     ]
 
 
-def new_matter(page: Any, live: Live, name: str) -> None:  # noqa: F811
+def new_matter(page: Any, live: Live, name: str) -> None:
     live.sign_in(page, live.user("uploader"))
     page.get_by_label("Matter name").fill(name)
     page.get_by_role("button", name="Create matter").click()
@@ -81,7 +81,7 @@ def new_matter(page: Any, live: Live, name: str) -> None:  # noqa: F811
 
 def test_several_files_each_with_progress_and_outcome_then_the_table_without_reload(
     page: Any,
-    live: Live,  # noqa: F811
+    live: Live,
     results_dir: Path,
 ) -> None:
     problems: list[str] = []  # script errors and CSP refusals ("Refused to ...")
@@ -139,7 +139,7 @@ def test_several_files_each_with_progress_and_outcome_then_the_table_without_rel
 
 def test_a_file_over_the_limit_is_refused_before_it_is_sent(
     page: Any,
-    live: Live,  # noqa: F811
+    live: Live,
 ) -> None:
     new_matter(page, live, "Too large")
     posts: list[str] = []
