@@ -4,7 +4,6 @@ browser's reports for a key's documents and matters, each export audited (report
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -12,7 +11,7 @@ from rest_framework.views import APIView
 
 from docanalysis.api.views import ERRORS, actor_of, principal_of
 from docanalysis.services import api_queries, reports
-from docanalysis.web.views.common import runtime
+from docanalysis.web.views.common import attachment, runtime
 
 
 def _files(*formats: str) -> dict[tuple[int, str], OpenApiResponse]:
@@ -48,8 +47,4 @@ class MatterGridView(APIView):
 
 
 def _attachment(export: reports.Export) -> HttpResponse:
-    response = HttpResponse(export.data, content_type=export.media_type)
-    response["Content-Disposition"] = content_disposition_header(True, export.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(export.data, export.media_type, export.filename)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 
 from docanalysis.services.runtime import Runtime, get_runtime
 from docanalysis.services.views import Actor, RunStatus
@@ -38,3 +39,12 @@ def status_payload(status: RunStatus) -> dict[str, Any]:
         "stage_total": status.stage_total,
         "final": status.final,
     }
+
+
+def attachment(data: bytes, media_type: str, filename: str) -> HttpResponse:
+    """A download: never rendered inline nor sniffed as another type, never cached shared."""
+    response = HttpResponse(data, content_type=media_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -16,7 +16,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from docanalysis.services import matters, members, pages, queries, retention
@@ -24,7 +24,7 @@ from docanalysis.services.audit import record_download, record_view
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import DocumentAnalysis, FindingView, MatterView
-from docanalysis.web.views.common import actor_for, runtime, status_payload
+from docanalysis.web.views.common import actor_for, attachment, runtime, status_payload
 
 STATUS_FILTERS = {
     "all": "All",
@@ -314,11 +314,7 @@ def original(request: HttpRequest, document_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such document.") from None
     record_download(rt, actor_for(request), found.document_id, found.matter_id, found.sha256)
-    response = HttpResponse(found.data, content_type=found.media_type)
-    response["Content-Disposition"] = content_disposition_header(True, found.name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(found.data, found.media_type, found.name)
 
 
 @require_POST

@@ -8,12 +8,11 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from docanalysis.services import reports
 from docanalysis.services.errors import NotFound
-from docanalysis.web.views.common import actor_for, runtime
+from docanalysis.web.views.common import actor_for, attachment, runtime
 
 MAX_CATEGORIES = 100  # more than the taxonomy has; a longer query string is not a choice
 
@@ -72,8 +71,4 @@ def document_report(request: HttpRequest, document_id: int, fmt: str) -> HttpRes
 
 
 def _attachment(export: reports.Export) -> HttpResponse:
-    response = HttpResponse(export.data, content_type=export.media_type)
-    response["Content-Disposition"] = content_disposition_header(True, export.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(export.data, export.media_type, export.filename)
