@@ -23,15 +23,9 @@ def _read(path: str) -> bytes:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from docanalysis.sandbox import extract_in_sandbox
+    from docanalysis.sandbox import extract_with_settings
 
-    settings = load_settings()
-    doc = extract_in_sandbox(
-        _read(args.file),
-        timeout_s=settings.extract_timeout_s,
-        memory_mb=settings.extract_memory_mb,
-        max_pages=settings.extract_max_pages,
-    )
+    doc = extract_with_settings(load_settings(), _read(args.file))
     if args.format == "json":
         pages = [{"number": p.number, "start": p.start, "end": p.end} for p in doc.pages]
         payload = {"sha256": doc.sha256, "text": doc.text, "pages": pages}

@@ -22,7 +22,7 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str
-    model_backend: str  # "local" (transformers in process) or "openai" (HTTP, e.g. vLLM)
+    model_backend: str  # "local" (transformers in process), "openai" (HTTP), "stub" (load tests)
     model: str  # BUNDLED_MODEL, a local folder, or the served model's name
     openai_base_url: str
     openai_api_key: str
@@ -52,6 +52,9 @@ class Settings:
     allow_private_urls: bool
     fetch_timeout_s: int
     extract_timeout_s: int
+    # The extraction child's CPU seconds (SIGXCPU, reported as too slow); it also stops a
+    # child whose parent died before the parent's wall clock could (docanalysis/sandbox.py).
+    extract_cpu_s: int
     extract_memory_mb: int
     extract_max_pages: int
     audit_key: Path  # the Ed25519 key that signs audit checkpoints and exports (not in the DB)
@@ -59,6 +62,11 @@ class Settings:
     # first bounds how many recent events a rewrite of the chain could change undetected.
     checkpoint_interval_s: int
     retention_interval_s: int
+    # A run whose task killed its worker process this many times in a row is failed ("poison").
+    max_attempts: int
+    # The reconciler re-sends a run that is not final and has not moved for this long (a
+    # message the broker lost: a Redis restarted without persistence, a worker killed whole).
+    reconcile_after_s: int
     secret_key: str
     debug: bool
     allowed_hosts: tuple[str, ...]
@@ -104,8 +112,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("DOCANALYSIS_DATA_DIR") or "var").resolve()
     backend = env.get("DOCANALYSIS_MODEL_BACKEND") or "local"
-    if backend not in ("local", "openai"):
-        raise ValueError(f"DOCANALYSIS_MODEL_BACKEND must be 'local' or 'openai', got {backend!r}")
+    if backend not in ("local", "openai", "stub"):  # stub: load tests only (llm/stub.py)
+        raise ValueError(
+            f"DOCANALYSIS_MODEL_BACKEND must be 'local' or 'openai' ('stub' for load tests), "
+            f"got {backend!r}"
+        )
+    extract_timeout_s = _int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120)
     return Settings(
         data_dir=data_dir,
         database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'docanalysis.sqlite3'}",
@@ -142,12 +154,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_rate=_rate(env.get("DOCANALYSIS_API_RATE") or "600/min"),
         allow_private_urls=(env.get("DOCANALYSIS_ALLOW_PRIVATE_URLS") or "0") == "1",
         fetch_timeout_s=max(1, _int(env, "DOCANALYSIS_FETCH_TIMEOUT_S", 30)),
-        extract_timeout_s=_int(env, "DOCANALYSIS_EXTRACT_TIMEOUT_S", 120),
+        extract_timeout_s=extract_timeout_s,
+        extract_cpu_s=_int(env, "DOCANALYSIS_EXTRACT_CPU_S", extract_timeout_s),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
         audit_key=Path(env.get("DOCANALYSIS_AUDIT_KEY") or data_dir / "audit_signing_key.pem"),
         checkpoint_interval_s=max(60, _int(env, "DOCANALYSIS_CHECKPOINT_INTERVAL_S", 3600)),
         retention_interval_s=max(60, _int(env, "DOCANALYSIS_RETENTION_INTERVAL_S", 3600)),
+        max_attempts=max(1, _int(env, "DOCANALYSIS_MAX_ATTEMPTS", 3)),
+        reconcile_after_s=max(1, _int(env, "DOCANALYSIS_RECONCILE_AFTER_S", 300)),
         secret_key=env.get("DOCANALYSIS_SECRET_KEY") or "",
         debug=(env.get("DOCANALYSIS_DEBUG") or "0") == "1",
         allowed_hosts=tuple(

@@ -1,7 +1,8 @@
 """The Celery application, configured from docanalysis.config (never from Django).
 
 Start a worker with: celery -A workers.app worker -Q cpu,gpu,guard
-and the scheduler of the periodic jobs (audit checkpoint, retention purge, webhooks) with:
+and the scheduler of the periodic jobs (audit checkpoint, retention purge, webhooks, stalled
+runs) with:
 celery -A workers.app beat
 """
 
@@ -32,6 +33,12 @@ def filesystem_broker_options(data_dir: Path) -> dict[str, Any]:
         "control_folder": str(control_dir),
         "store_processed": False,
     }
+
+
+def reconcile_interval_s(settings: Settings) -> float:
+    """How often the scheduler looks for stalled runs: every fifth of the time a run may stand
+    still, but at least once a minute and at most once a second."""
+    return max(1.0, min(60.0, settings.reconcile_after_s / 5))
 
 
 def configure(app: Celery, settings: Settings) -> Celery:
@@ -70,6 +77,10 @@ def configure(app: Celery, settings: Settings) -> Celery:
             "send-due-webhooks": {
                 "task": "docanalysis.webhook_sweep",
                 "schedule": WEBHOOK_SWEEP_INTERVAL_S,
+            },
+            "resend-stalled-runs": {
+                "task": "docanalysis.reconcile",
+                "schedule": reconcile_interval_s(settings),
             },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

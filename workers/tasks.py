@@ -1,17 +1,44 @@
 """Celery tasks. Each takes a run id, re-reads the run's state, runs the step for it, and sends
 the next step's task. The state lives in the database; a redelivered task finds the work done
-and moves on, so the bodies are idempotent."""
+and moves on, so the bodies are idempotent.
+
+Faults (DESIGN.md, "nothing is lost"):
+- a worker process killed mid-step: the message was not acknowledged (acks_late with
+  reject_on_worker_lost), so it is delivered again and the step resumes from the database;
+- the same step crashing its worker every time: each delivery is counted in the database before
+  the step runs, and after DOCANALYSIS_MAX_ATTEMPTS crashes in a row the run fails as "poison";
+- a message the broker lost (Redis restarted without persistence, a worker killed whole with
+  its messages still reserved): the periodic reconciler re-sends every run that has not moved
+  for DOCANALYSIS_RECONCILE_AFTER_S;
+- the database unreachable: the step is retried with a growing, bounded delay;
+- two messages for the same run (a duplicate from the reconciler): one worker at a time holds a
+  run (run_lock); the other message finds it held and is dropped, or finds it moved on.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from docanalysis.core.errors import ModelUnavailableError
-from docanalysis.services.pipeline import fail
-from docanalysis.services.runtime import get_runtime
-from docanalysis.services.steps import QUEUE_FOR_STATE, advance, current_state
+from docanalysis.services.pipeline import begin_attempt, end_attempt, fail
+from docanalysis.services.runtime import Runtime, get_runtime
+from docanalysis.services.steps import (
+    QUEUE_FOR_STATE,
+    advance,
+    current_state,
+    run_status,
+    stalled_runs,
+)
 from workers.app import app
 
 log = logging.getLogger(__name__)
@@ -24,24 +51,35 @@ CHECKPOINT = "docanalysis.audit_checkpoint"  # periodic, queue cpu
 PURGE = "docanalysis.retention_purge"  # periodic, queue cpu
 WEBHOOK_DELIVER = "docanalysis.webhook_deliver"  # queue cpu: one webhook delivery
 WEBHOOK_SWEEP = "docanalysis.webhook_sweep"  # periodic, queue cpu: sends what is due
-RETRYABLE = (ModelUnavailableError, OperationalError)
+RECONCILE = "docanalysis.reconcile"  # periodic, queue cpu: re-sends stalled runs
+# The model server or the database unreachable (down, restarting, a connection cut).
+RETRYABLE = (ModelUnavailableError, OperationalError, InterfaceError)
 MAX_RETRIES = 5
+RETRY_BASE_S = 5.0
+RETRY_CAP_S = 300.0
+# How long a message waits for a run another worker holds before it is dropped as a duplicate
+# (long enough for PostgreSQL to notice a killed worker's connection and free its lock).
+RUN_LOCK_WAIT_S = 3.0
 
 
 def send_step(run_id: int, queue: str) -> None:
     app.send_task(TASK_FOR_QUEUE[queue], args=[run_id], queue=queue)
 
 
+def retry_countdown(retries: int) -> float:
+    """Seconds before retry number `retries` + 1: 5 s doubling, with up to a quarter more at
+    random (the tasks an outage stopped do not all return in the same second), never more
+    than RETRY_CAP_S."""
+    base = RETRY_BASE_S * 2 ** min(retries, 16)
+    return round(min(RETRY_CAP_S, base * (1 + random.uniform(0, 0.25))), 1)
+
+
 def run_step(task: object, run_id: int, queue: str) -> None:
     rt = get_runtime()
-    state = current_state(rt, run_id)
-    if state not in QUEUE_FOR_STATE:
-        return  # gone or already final: nothing to do
-    if QUEUE_FOR_STATE[state] != queue:
-        send_step(run_id, QUEUE_FOR_STATE[state])  # a stale message: route it where it belongs
-        return
     try:
-        advance(rt, run_id, state)
+        with run_lock(rt, run_id) as held:
+            if held:
+                step_once(rt, run_id, queue)
     except RETRYABLE as exc:
         retries = task.request.retries  # type: ignore[attr-defined]
         if retries >= MAX_RETRIES:
@@ -52,7 +90,28 @@ def run_step(task: object, run_id: int, queue: str) -> None:
                 "unavailable",
             )
             return
-        raise task.retry(exc=exc, countdown=min(300, 5 * 2**retries)) from exc  # type: ignore[attr-defined]
+        raise task.retry(exc=exc, countdown=retry_countdown(retries)) from exc  # type: ignore[attr-defined]
+
+
+def step_once(rt: Runtime, run_id: int, queue: str) -> None:
+    """The step for the run's state, if this queue runs it, with this process holding the run."""
+    status = run_status(rt, run_id)
+    if status is None or status.state not in QUEUE_FOR_STATE:
+        return  # gone or already final: nothing to do
+    state = status.state
+    if QUEUE_FOR_STATE[state] != queue:
+        # A stale message. Whoever moved the run on sent the next step, unless its worker died
+        # between that commit and the send (its delivery is still counted): then send it here.
+        if status.attempts:
+            send_step(run_id, QUEUE_FOR_STATE[state])
+        return
+    if not begin_attempt(rt, run_id, state, rt.settings.max_attempts):
+        return  # failed as poison, or moved on meanwhile
+    try:
+        advance(rt, run_id, state)
+    except RETRYABLE:
+        _end_attempt_if_possible(rt, run_id)
+        raise
     except Exception:
         log.exception("run %s failed in state %s", run_id, state)
         fail(
@@ -62,9 +121,101 @@ def run_step(task: object, run_id: int, queue: str) -> None:
             "internal_error",
         )
         return
+    end_attempt(rt, run_id)
     new_state = current_state(rt, run_id)
     if new_state in QUEUE_FOR_STATE:
         send_step(run_id, QUEUE_FOR_STATE[new_state])
+
+
+def _end_attempt_if_possible(rt: Runtime, run_id: int) -> None:
+    # The database may be what failed; then the delivery stays counted (one crash too many at
+    # worst), and the retry goes ahead.
+    try:
+        end_attempt(rt, run_id)
+    except SQLAlchemyError:
+        log.warning("run %s: could not record the end of its attempt", run_id)
+
+
+@contextmanager
+def run_lock(rt: Runtime, run_id: int) -> Iterator[bool]:
+    """Whether this process holds the run (one worker at a time moves a run on). The lock dies
+    with its holder: a PostgreSQL advisory lock on a connection of its own, or an flock on the
+    embedded profile, where every worker shares the data folder. A message that finds the run
+    held is a duplicate: the holder sends the next step, or its message is delivered again
+    when it dies."""
+    if rt.engine.dialect.name == "postgresql":
+        with _advisory_lock(rt.engine, run_id) as held:
+            yield held
+    else:
+        with _file_lock(rt.settings.data_dir / "locks", run_id) as held:
+            yield held
+
+
+def _wait_for(attempt: Callable[[], bool], seconds: float = RUN_LOCK_WAIT_S) -> bool:
+    deadline = time.monotonic() + seconds
+    while not attempt():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+# The two-key form of the advisory locks: a key space apart from the one-key locks of
+# docanalysis.db (audit writers, tenant creation). A bigint run id is split into two int4s.
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:hi, :lo)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:hi, :lo)")
+
+
+def _lock_keys(run_id: int) -> dict[str, int]:
+    low = run_id & 0xFFFF_FFFF
+    return {"hi": run_id >> 32, "lo": low - 2**32 if low >= 2**31 else low}
+
+
+@contextmanager
+def _advisory_lock(engine: Engine, run_id: int) -> Iterator[bool]:
+    keys = _lock_keys(run_id)
+    conn = engine.connect()
+    held = False
+    try:
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction held open
+        held = _wait_for(lambda: bool(conn.execute(_TRY_LOCK, keys).scalar()))
+        yield held
+    finally:
+        try:
+            if held:
+                conn.execute(_UNLOCK, keys)
+        except SQLAlchemyError:
+            conn.invalidate()  # closed, so the server drops the lock with the session
+        finally:
+            conn.close()
+
+
+@contextmanager
+def _file_lock(folder: Path, run_id: int) -> Iterator[bool]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"run-{run_id}.lock"
+    fds: list[int] = []
+    if not _wait_for(lambda: _try_file_lock(path, fds)):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        path.unlink(missing_ok=True)  # while still held: a waiter on this file then retries
+        os.close(fds[0])
+
+
+def _try_file_lock(path: Path, fds: list[int]) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_ino == os.stat(path).st_ino:  # not removed by the last holder
+            fds.append(fd)
+            return True
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    os.close(fd)
+    return False
 
 
 @app.task(name=EXTRACT, bind=True, max_retries=MAX_RETRIES)
@@ -122,6 +273,20 @@ def webhook_sweep_task() -> int:
     for delivery_id in due:
         app.send_task(WEBHOOK_DELIVER, args=[delivery_id], queue="cpu")
     return len(due)
+
+
+@app.task(name=RECONCILE)
+def reconcile_task() -> int:
+    """Re-send every run that is not final and has not moved for DOCANALYSIS_RECONCILE_AFTER_S
+    (periodic): the database, not the queue, says what remains to be done. A copy of a message
+    that was not lost is harmless: it finds the run held or moved on."""
+    rt = get_runtime()
+    stalled = stalled_runs(rt, rt.settings.reconcile_after_s)
+    for run_id, state in stalled:
+        send_step(run_id, QUEUE_FOR_STATE[state])
+    if stalled:
+        log.info("re-sent %d stalled runs", len(stalled))
+    return len(stalled)
 
 
 def reconcile() -> int:

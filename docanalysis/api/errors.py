@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from docanalysis.core.errors import DocAnalysisError
+from docanalysis.web.db_unavailable import MESSAGE as UNAVAILABLE_MESSAGE
+from docanalysis.web.db_unavailable import RETRY_AFTER_S, is_unavailable
 
 # A service's error code -> the HTTP status it answers with.
 STATUS_FOR_CODE = {
@@ -58,6 +60,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(envelope(raw, code, exc.reason), status=STATUS_FOR_CODE.get(code, 400))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if is_unavailable(exc):  # the database is down or restarting: nothing was saved
+        set_rollback()
+        body = envelope(raw, "unavailable", UNAVAILABLE_MESSAGE)
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: Django's 500 handler logs it (no details leak)
     set_rollback()

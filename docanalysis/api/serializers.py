@@ -23,6 +23,15 @@ class UploadRequest(serializers.Serializer[Any]):
     external_system = text(100)
     external_id = text(500)
     external_version = text(100)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        write_only=True,
+        max_length=1000,
+        help_text="The PDF's password, if it opens only with one: used once to store a "
+        "decrypted copy, never stored or logged.",
+    )
 
 
 class UrlUploadRequest(serializers.Serializer[Any]):

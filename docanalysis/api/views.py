@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,10 +19,13 @@ from rest_framework.views import APIView
 
 from docanalysis.api import params
 from docanalysis.api import serializers as s
+from docanalysis.api.errors import envelope
 from docanalysis.services import api_documents, api_queries, fetch, retention
 from docanalysis.services.apikeys import ApiPrincipal
 from docanalysis.services.errors import Rejected
+from docanalysis.services.submit import unlock, validate_upload
 from docanalysis.services.views import Actor
+from docanalysis.web import upload_limits
 from docanalysis.web.views.common import runtime
 
 ERRORS = {
@@ -32,6 +37,8 @@ ERRORS = {
     )
 }
 FORM_OVERHEAD = 1024 * 1024  # the multipart envelope and the text fields around the file
+# A password-protected PDF's refusals: the client can fix them by sending (another) password.
+PASSWORD_CODES = ("password_required", "password_wrong")
 
 
 def principal_of(request: Request) -> ApiPrincipal:
@@ -50,6 +57,8 @@ def actor_of(request: Request) -> Actor:
     )
 
 
+# "password": kept out of Django's error reports and their logged request bodies.
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class DocumentsView(APIView):
     parser_classes = [MultiPartParser, JSONParser]
 
@@ -69,6 +78,11 @@ class DocumentsView(APIView):
             409: OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused."),
             413: OpenApiResponse(s.ErrorSerializer, description="Larger than the limit."),
             415: OpenApiResponse(s.ErrorSerializer, description="Not a PDF."),
+            422: OpenApiResponse(
+                s.ErrorSerializer,
+                description="A password-protected PDF: password_required (send `password`) "
+                "or password_wrong.",
+            ),
             **ERRORS,
             400: OpenApiResponse(
                 s.ErrorSerializer,
@@ -86,10 +100,14 @@ class DocumentsView(APIView):
         if request.content_type.split(";")[0].strip() == "application/json":
             fields, (filename, data) = self._fetched(request)
         else:
-            form = s.UploadRequest(data=request.data)
-            form.is_valid(raise_exception=True)
-            fields = form.validated_data
-            filename, data = fields["file"].name or "document.pdf", fields["file"].read()
+            fields, (filename, data) = self._uploaded(request)
+            try:
+                data = _unlocked(filename, data, fields.get("password") or None)
+            except Rejected as e:
+                if e.code not in PASSWORD_CODES:
+                    raise
+                body = envelope(request._request, e.code, e.reason)
+                return Response(body, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         upload = api_documents.ApiUpload(
             filename=filename,
             data=data,
@@ -108,6 +126,17 @@ class DocumentsView(APIView):
             "status_url": status_url,
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": status_url})
+
+    def _uploaded(self, request: Request) -> tuple[dict[str, Any], tuple[str, bytes]]:
+        """The form's fields and its file, read under the streaming upload limit."""
+        request.data  # noqa: B018 (parses the body; a file over the limit stops it)
+        too_large = upload_limits.refusal(request._request)
+        if too_large is not None:
+            raise too_large
+        form = s.UploadRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        fields = dict(form.validated_data)
+        return fields, (fields["file"].name or "document.pdf", fields["file"].read())
 
     def _fetched(self, request: Request) -> tuple[dict[str, Any], tuple[str, bytes]]:
         """The JSON body's fields and the document its URL names, fetched under the SSRF
@@ -144,6 +173,18 @@ class DocumentsView(APIView):
         )
         body = {"results": s.DocumentSerializer(page, many=True).data, "next_cursor": following}
         return Response(body)
+
+
+def _unlocked(filename: str, data: bytes, password: str | None) -> bytes:
+    """The bytes to store: a PDF that opens only with a password is decrypted with the one
+    sent (422 password_required without one, password_wrong if it does not open it). The
+    password is used here once; it is not part of the upload, its idempotency hash, a log or
+    the audit trail."""
+    if password is None and b"/Encrypt" not in data:
+        return data  # no encryption dictionary: not protected, and pypdf need not open it here
+    name, media_type = validate_upload(filename, data, settings.MAX_UPLOAD_BYTES)
+    unlocked, _ = unlock(name, media_type, data, password, ask_password=True)
+    return unlocked
 
 
 def _refuse_oversized(request: Request) -> None:

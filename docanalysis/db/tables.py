@@ -163,6 +163,9 @@ analysis_runs = Table(
     Column("reason_code", String(50), nullable=False, default=""),
     Column("stage_done", Integer, nullable=False, default=0),  # progress within the stage
     Column("stage_total", Integer, nullable=False, default=0),
+    # Deliveries of the run's current step that started and did not end (their worker died);
+    # reset when a step ends. DOCANALYSIS_MAX_ATTEMPTS of them fail the run as "poison".
+    Column("attempts", Integer, nullable=False, default=0),
     Column("model_id", String(300), nullable=False, default=""),
     Column("model_revision", String(100), nullable=False, default=""),
     Column("dropped_refs", Integer, nullable=False, default=0),  # ungrounded model citations

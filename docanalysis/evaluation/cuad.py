@@ -122,17 +122,10 @@ def read_source(contract: Contract, source: str) -> str:
     if source == "txt":
         return contract.txt.read_text(encoding="utf-8")
     from docanalysis.config import load_settings
-    from docanalysis.sandbox import extract_in_sandbox
+    from docanalysis.sandbox import extract_with_settings
 
     assert contract.pdf is not None  # selected() keeps only contracts with a PDF
-    settings = load_settings()
-    document = extract_in_sandbox(
-        contract.pdf.read_bytes(),
-        timeout_s=settings.extract_timeout_s,
-        memory_mb=settings.extract_memory_mb,
-        max_pages=settings.extract_max_pages,
-    )
-    return document.text
+    return extract_with_settings(load_settings(), contract.pdf.read_bytes()).text
 
 
 def read_or_record(contract: Contract, source: str, outcome: Outcome) -> str | None:

@@ -84,11 +84,45 @@ def fail(rt: Runtime, run_id: int, reason: str, code: str) -> None:
         run = repo.run(conn, run_id, lock=True)
         if run is None or run.state in FINAL_STATES:
             return
-        repo.update_run(
-            conn, run_id, state="failed", reason=reason, reason_code=code, finished_at=repo.now()
-        )
-        run_event(conn, run, "run.failed", reason=reason, code=code, stage=run.state)
-        announce_run(conn, run_id)  # analysis.failed, with the commit
+        _record_failure(conn, run, reason, code)
+
+
+def _record_failure(conn: Any, run: Any, reason: str, code: str, **details: Any) -> None:
+    """The locked, unfinished run ended as failed, its audit event and its webhook."""
+    repo.update_run(
+        conn, int(run.id), state="failed", reason=reason, reason_code=code, finished_at=repo.now()
+    )
+    run_event(conn, run, "run.failed", reason=reason, code=code, stage=run.state, **details)
+    announce_run(conn, int(run.id))  # analysis.failed, with the commit
+
+
+POISON_REASON = "the analysis crashed its worker {n} times; it was stopped"
+
+
+def begin_attempt(rt: Runtime, run_id: int, state: str, limit: int) -> bool:
+    """Count a delivery of the step for `state` before it runs, committed on its own, so that
+    the delivery that follows a crash (the worker process killed: out of memory, a segfault in
+    a parser or a driver) finds it counted. The count goes back to 0 when a step ends
+    (end_attempt), so it counts crashes in a row, whichever steps they hit. After `limit` of
+    them the run fails as "poison" instead of being redelivered forever. True when the step may
+    run; False when the run is gone, in another state, or has just failed."""
+    with transaction(rt.engine) as conn:
+        run = repo.run(conn, run_id, lock=True)
+        if run is None or run.state != state:
+            return False
+        if run.attempts >= limit:
+            reason = POISON_REASON.format(n=run.attempts)
+            _record_failure(conn, run, reason, "poison", attempts=int(run.attempts))
+            return False
+        repo.update_run(conn, run_id, attempts=run.attempts + 1)
+    return True
+
+
+def end_attempt(rt: Runtime, run_id: int) -> None:
+    """The step ended in this process (moved the run on, failed it, or handed it to a retry):
+    none of the deliveries counted so far crashed a worker."""
+    with transaction(rt.engine) as conn:
+        repo.update_run(conn, run_id, attempts=0)
 
 
 def load_document(conn: Any, document_id: int) -> ExtractedDocument:
@@ -104,17 +138,11 @@ def read_document(settings: Settings, data: bytes, media_type: str) -> Extracted
     """The document's text and pages. PDFs are read in a sandboxed child process (time,
     memory and page limits): a hostile file can exhaust a reader, never the worker."""
     from docanalysis.core.extraction import extract_text
-    from docanalysis.sandbox import extract_in_sandbox
+    from docanalysis.sandbox import extract_with_settings
 
     if media_type == "text/plain":
         return extract_text(data)
-    return extract_in_sandbox(
-        data,
-        timeout_s=settings.extract_timeout_s,
-        memory_mb=settings.extract_memory_mb,
-        max_pages=settings.extract_max_pages,
-        include_hidden=settings.include_hidden_text,
-    )
+    return extract_with_settings(settings, data)
 
 
 def extract(rt: Runtime, run_id: int) -> bool:

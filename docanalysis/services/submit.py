@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -19,6 +20,17 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import Actor, Submitted
 
 PDF_MAGIC = b"%PDF-"
+# What may come before the header (docs/uploads.md): PDF whitespace and a UTF-8 byte-order
+# mark, within the first kilobyte (where readers look for the header). Other leading bytes
+# (mail headers, HTML, a fuzzer's junk) are refused: a file that is something else first is
+# not stored as a PDF, and serving it back later must never hand a browser a polyglot.
+HEADER_WINDOW = 1024
+_LEADING_OK = frozenset(b"\x00\t\n\x0c\r ")
+_BOM = b"\xef\xbb\xbf"
+# Removed from names: control characters, and the direction marks and overrides that make
+# "invoice\u202efdp.exe" read "invoiceexe.pdf" on screen.
+_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_NAME_CHARS = 500  # documents.original_name
 
 
 PDF = "application/pdf"
@@ -27,16 +39,15 @@ TEXT = "text/plain"
 
 def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     """The cleaned file name and its media type, or Rejected with a sentence the user can act
-    on. PDFs are recognised by their magic bytes, not the extension; a plain-text file by its
-    .txt name and UTF-8 content."""
-    name = PurePath(filename.replace("\\", "/")).name.strip()[:500] or "document.pdf"
+    on. PDFs are recognised by their header (see `pdf_header_offset`), not the extension; a
+    plain-text file by its .txt name and UTF-8 content."""
+    name = clean_name(filename)
     if not data:
         raise Rejected(f"{name} is empty", code="empty")
     if len(data) > max_bytes:
         limit_mb = max_bytes // (1024 * 1024)
         raise Rejected(f"{name} is larger than the {limit_mb} MB limit", code="too_large")
-    # PDF readers accept a header anywhere within the first 1 KB.
-    if PDF_MAGIC in data[:1024]:
+    if pdf_header_offset(data) is not None:
         return name, PDF
     if name.lower().endswith(".txt"):
         try:
@@ -44,7 +55,40 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
         except UnicodeDecodeError:
             raise Rejected(f"{name} is not UTF-8 text", code="unsupported_media_type") from None
         return name, TEXT
+    if PDF_MAGIC in data[:HEADER_WINDOW]:
+        raise Rejected(
+            f"{name} is not a PDF: other data comes before its PDF header; save it again "
+            "as a PDF from the program that made it",
+            code="unsupported_media_type",
+        )
     raise Rejected(f"{name} is not a PDF", code="unsupported_media_type")
+
+
+def pdf_header_offset(data: bytes) -> int | None:
+    """Where `%PDF-` starts, if only whitespace or a byte-order mark precedes it within the
+    first kilobyte; None otherwise."""
+    offset = data.find(PDF_MAGIC, 0, HEADER_WINDOW)
+    if offset < 0:
+        return None
+    lead = data[:offset]
+    lead = lead[len(_BOM) :] if lead.startswith(_BOM) else lead
+    return offset if all(byte in _LEADING_OK for byte in lead) else None
+
+
+def clean_name(filename: str) -> str:
+    """The name to show and keep as metadata, never a path (files are stored by sha256): no
+    folders, no control or direction characters, at most MAX_NAME_CHARS with the extension
+    kept."""
+    name = PurePath(filename.replace("\\", "/")).name
+    name = _UNSAFE_NAME_CHARS.sub("", name).strip()
+    if name in ("", ".", ".."):
+        return "document.pdf"
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 10:
+        return name[:MAX_NAME_CHARS]
+    return stem[: MAX_NAME_CHARS - len(extension) - 1] + "." + extension
 
 
 class AlreadyInMatter(Rejected):

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "docanalysis.web.db_unavailable.DatabaseUnavailableMiddleware",  # 503 while the DB is down
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
@@ -137,6 +138,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields other than files
 FILE_UPLOAD_MAX_MEMORY_SIZE = min(APP.max_upload_bytes, 2_621_440)
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 MAX_UPLOAD_BYTES = APP.max_upload_bytes
+# The limit holds while the body streams in (docanalysis.web.upload_limits): a file over it
+# stops the upload at that byte, and its partial temporary file is deleted at once.
+FILE_UPLOAD_HANDLERS = [
+    "docanalysis.web.upload_limits.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # The REST API (/api/v1/): API keys only. A browser session never authenticates an API call
 # (no SessionAuthentication), and an API key never a page (Django's auth knows nothing of it).

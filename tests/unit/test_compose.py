@@ -55,11 +55,11 @@ def test_project_commands_exist() -> None:
 
 def test_the_scheduler_sends_registered_periodic_tasks_to_a_served_queue() -> None:
     from workers.app import app
-    from workers.tasks import CHECKPOINT, PURGE, WEBHOOK_SWEEP
+    from workers.tasks import CHECKPOINT, PURGE, RECONCILE, WEBHOOK_SWEEP
 
     assert SERVICES["scheduler"]["command"][:4] == ["celery", "-A", "workers.app", "beat"]
     schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert schedule == {CHECKPOINT, PURGE, WEBHOOK_SWEEP}
+    assert schedule == {CHECKPOINT, PURGE, RECONCILE, WEBHOOK_SWEEP}
     assert schedule <= set(app.tasks)  # a misspelt name would be dropped by the workers
     assert app.conf.task_default_queue == "cpu"
 

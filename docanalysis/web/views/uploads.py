@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from docanalysis.services import submit
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.views import Submitted
+from docanalysis.web import upload_limits
 from docanalysis.web.views.common import actor_for, runtime
 from docanalysis.web.views.matters import render_matter
 
@@ -38,7 +39,14 @@ FORM_PASSWORD_HINT = {
 @sensitive_post_parameters("password")
 @require_POST
 def upload(request: HttpRequest, matter_id: int) -> HttpResponse:
-    if "application/json" in request.headers.get("Accept", ""):
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    # A file over the limit stopped the body's reading at that byte: nothing of it is kept.
+    too_large = upload_limits.parse(request)
+    if too_large is not None and wants_json:
+        return _refusal(too_large.code, too_large.reason, 413)
+    if too_large is not None:
+        return render_matter(request, matter_id, (too_large.reason,), 413)
+    if wants_json:
         return _upload_one(request, matter_id)
     return _upload_form(request, matter_id)
 
