@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 
-from docanalysis.config import Settings, load_settings
+from docanalysis.config import MAX_WINDOW_TOKENS, Settings, load_settings
 from docanalysis.core.ports import Guard, InjectionDetector, LanguageModel
 from docanalysis.core.types import ClauseCategory
 from docanalysis.db.engine import make_engine
@@ -36,6 +36,10 @@ class Runtime:
     @cached_property
     def model(self) -> LanguageModel:
         # Loaded on first use, once per process: the web tier never pays for it.
+        if self.settings.model_backend == "stub":  # load tests: instant, not a language model
+            from docanalysis.llm.stub import StubModel
+
+            return StubModel(self.settings.model_context or MAX_WINDOW_TOKENS)
         from docanalysis.llm.factory import build_model
 
         return build_model(self.settings)
@@ -62,6 +66,11 @@ class Runtime:
 
     @cached_property
     def guard(self) -> Guard:
+        if self.settings.guard_model == "stub":  # load tests: holds every output, judges none
+            from docanalysis.guard_policies import load_policy
+            from docanalysis.llm.stub import StubGuard
+
+            return StubGuard(load_policy(self.settings.guard_policy))
         from docanalysis.llm.factory import build_guard
 
         return build_guard(self.settings)
