@@ -87,3 +87,17 @@ def _use_stand_ins(**_: Any) -> None:
 
 
 __all__ = ["CRASH_EVERY_TIME", "CRASH_ONCE", "SLOW", "app"]
+
+
+CONTRACT = (
+    "SUPPLY AGREEMENT\n\n"
+    "1. Dated: 1 March 2024.\n\n"
+    "2. This agreement is made between Alpha LLC and Beta Corp.\n\n"
+    "3. This agreement is governed by the laws of New York.\n\n"
+)
+
+
+def contract(number: int, marker: str = "") -> bytes:
+    """A small contract of its own (a distinct file), with a cue for the stand-in model."""
+    extra = f"4. Schedule {number}. {marker}\n" if marker else f"4. Schedule {number}.\n"
+    return (CONTRACT + extra).encode()
