@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from django.db import utils as django_db
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.templatetags.static import static
+from django.template.loader import render_to_string
 from sqlalchemy import exc as sqlalchemy_exc
 
 log = logging.getLogger(__name__)
@@ -85,25 +85,4 @@ def unavailable(request: HttpRequest, exc: BaseException) -> HttpResponse:
 
 
 def _page() -> str:
-    # Like templates/500.html: nothing here may need the database, the user or a session.
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Unavailable for a moment · docanalysis</title>
-  <link rel="stylesheet" href="{static("web/app.css")}">
-</head>
-<body>
-  <a class="skip-link" href="#content">Skip to content</a>
-  <header class="topbar"><a class="brand" href="/">docanalysis</a></header>
-  <main id="content" tabindex="-1">
-    <section class="error-page">
-      <h1>Unavailable for a moment</h1>
-      <p>{MESSAGE}</p>
-      <p><a href="/">Back to your matters</a></p>
-    </section>
-  </main>
-</body>
-</html>
-"""
+    return render_to_string("503.html", {"message": MESSAGE})

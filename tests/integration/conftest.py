@@ -154,5 +154,7 @@ def views_rt(
     rt.engine.dispose()
 
 
-# The browser tests' runtime (module-scoped: each test module gets its own data dir).
+# A Redis server of the test's own (the fault and canary tests kill or inspect it), and the
+# browser tests' runtime (module-scoped: each test module gets its own data dir).
+from tests.support.fleet import private_redis  # noqa: E402, F401
 from tests.support.web import web  # noqa: E402, F401

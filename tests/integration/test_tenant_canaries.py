@@ -75,16 +75,6 @@ QUEUES = ("cpu", "gpu", "guard")
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
 def engine(fresh_pg_url: str) -> Iterator[Engine]:
     engine = make_engine(fresh_pg_url)
     yield engine
@@ -376,10 +366,10 @@ def redis_contents(client: redis.Redis) -> list[str]:
 
 
 def test_no_tenant_sees_another_tenant_s_canary_and_no_log_holds_one(
-    fresh_pg_url: str, engine: Engine, own_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str, engine: Engine, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     everyone = make_tenants(TENANTS, DOCS_EACH, PDFS_EACH)
-    fleet = Fleet(fresh_pg_url, own_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
     env = fleet.env()
     issue_keys(fleet, everyone)
     web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
@@ -391,7 +381,7 @@ def test_no_tenant_sees_another_tenant_s_canary_and_no_log_holds_one(
             in_parallel(lambda t: upload_all(base, t), everyone)
             run_ids = [r for t in everyone for r in t.run_ids]
             assert len(set(run_ids)) == TENANTS * DOCS_EACH
-            messages = wait_done_watching_messages(engine, run_ids, own_redis, worker)
+            messages = wait_done_watching_messages(engine, run_ids, private_redis, worker)
             outputs = in_parallel(lambda t: read_everything(base, t), everyone)
             render_pages(fleet, base, everyone)
             wrong = in_parallel(lambda t: try_everyone_else(base, everyone, t), everyone)
@@ -400,7 +390,7 @@ def test_no_tenant_sees_another_tenant_s_canary_and_no_log_holds_one(
     assert [w for refused in wrong for w in refused] == []
     assert_database_rows_are_the_tenant_s_own(engine, everyone)
     assert_messages_carry_run_ids_only(messages, run_ids, everyone)
-    assert_no_canary_outside_the_outputs(engine, own_redis, tmp_path, everyone)
+    assert_no_canary_outside_the_outputs(engine, private_redis, tmp_path, everyone)
 
 
 def assert_outputs_are_the_tenant_s_own(

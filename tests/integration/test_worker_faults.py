@@ -54,16 +54,6 @@ def run_row(rt: Runtime, run_id: int) -> Any:
 # --- real workers: helpers -------------------------------------------------------------------
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
 def submit_many(rt: Runtime, markers: Sequence[str]) -> list[int]:
     matter_id = create_matter(rt, ALICE, f"Batch {uuid.uuid4().hex[:6]}")
     return [

@@ -86,6 +86,16 @@ class PrivateRedis:
         )
 
 
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 @dataclass
 class Fleet:
     """What the workers of one test share: the database, the broker, the files."""
