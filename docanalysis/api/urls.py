@@ -10,7 +10,7 @@ from django.urls import path, re_path, register_converter
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from docanalysis.api import audit, errors, reports, views, webhooks
+from docanalysis.api import audit, errors, reports, reviews, views, webhooks
 from docanalysis.db.tables import MAX_ID
 
 
@@ -47,6 +47,11 @@ urlpatterns = [
     ),
     path("documents/<id:document_id>/text", _open(views.TextView.as_view()), name="api-text"),
     path("runs/<id:run_id>", _open(views.RunView.as_view()), name="api-run"),
+    path(
+        "findings/<id:finding_id>/review",
+        _open(reviews.ReviewView.as_view()),
+        name="api-finding-review",
+    ),
     *(
         path(
             f"documents/<id:document_id>/report.{fmt}",

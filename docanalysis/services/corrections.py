@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from docanalysis.db import repositories as repo
 from docanalysis.db.audit import utc
-from docanalysis.db.engine import transaction
+from docanalysis.db.engine import reading, transaction
 from docanalysis.db.repositories import now
 from docanalysis.db.tables import REVIEW_DECISIONS, analysis_runs, finding_reviews, findings
 from docanalysis.services.audit import record
@@ -74,6 +74,20 @@ def review_finding(
             note_sha256=sha256_text(row["note"]) if row["note"] else "",
         )
     return int(doc.id), review_view(row, rt.category_names)
+
+
+def document_of(rt: Runtime, finding_id: int) -> int:
+    """The document a finding belongs to (NotFound if none): for callers that check their own
+    scope (an API key's) before deciding."""
+    with reading(rt.engine) as conn:
+        found = conn.execute(
+            select(analysis_runs.c.document_id)
+            .join(findings, findings.c.run_id == analysis_runs.c.id)
+            .where(findings.c.id == finding_id)
+        ).scalar()
+    if found is None:
+        raise NotFound("no such finding")
+    return int(found)
 
 
 def _check_shape(asked: Decision, categories: Mapping[str, str]) -> None:

@@ -135,33 +135,67 @@ def test_upload_poll_and_read_the_results_and_the_text(rt: Runtime) -> None:
     assert [p["number"] for p in second["pages"]] == [2]
 
 
-def test_results_carry_each_clause_s_review_beside_the_model_s_words(rt: Runtime) -> None:
-    from docanalysis.services.corrections import Decision, review_finding
-    from docanalysis.services.views import Actor
-
-    client = _client(apikeys.create_key(rt, ADMIN, "acme").secret)
+def test_a_review_posted_by_a_dms_is_in_the_results_beside_the_model_s_words(
+    rt: Runtime,
+) -> None:
+    key = apikeys.create_key(rt, ADMIN, "acme")
+    client = _client(key.secret)
     body = _upload(client, "DMS-MATTER-8", THREE_PAGE_CONTRACT.read_bytes()).json()
     assert run_to_end(rt, body["run_id"]) == "done"
     before = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"]
     assert [c["review"] for c in before] == [None] * len(before)
     target = before[0]
-    reviewer = Actor(user_id=None, identity="rita <rita@firm.example>")
-    review_finding(rt, reviewer, target["id"], Decision("corrected", value="Corrected value"))
+    text = client.get(f"/api/v1/documents/{body['id']}/text?first_page=2&last_page=2").json()
+    start = text["pages"][0]["start"] + 3
+    decision = {"decision": "corrected", "value": "Corrected value", "start": start}
+    posted = client.post(
+        f"/api/v1/findings/{target['id']}/review",
+        {**decision, "end": start + 40, "note": "wrong party"},
+        content_type="application/json",
+    )
+    assert posted.status_code == 201, posted.json()
+    quoted = text["pages"][0]["text"][3:43]
+    assert {k: posted.json()[k] for k in ("decision", "value", "text", "page", "note")} == {
+        "decision": "corrected",
+        "value": "Corrected value",
+        "text": quoted,
+        "page": 2,
+        "note": "wrong party",
+    }
 
     after = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"]
     clause = next(c for c in after if c["id"] == target["id"])
     assert (clause["text"], clause["value"]) == (target["text"], target["value"])
-    review = clause["review"]
-    assert (review["decision"], review["reviewer"], review["value"]) == (
-        "corrected",
-        "rita <rita@firm.example>",
-        "Corrected value",
+    assert (clause["review"]["text"], clause["review"]["reviewer"]) == (
+        quoted,
+        f"api-key:{key.prefix}",
     )
-    assert (review["text"], review["page"], review["start"]) == (
-        target["text"],
-        target["page"],
-        target["start"],
+
+
+def test_a_review_that_cannot_stand_or_is_out_of_scope_is_refused(rt: Runtime) -> None:
+    client = _client(apikeys.create_key(rt, ADMIN, "acme").secret)
+    body = _upload(client, "DMS-MATTER-9", THREE_PAGE_CONTRACT.read_bytes()).json()
+    assert run_to_end(rt, body["run_id"]) == "done"
+    clause = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"][0]
+    url = f"/api/v1/findings/{clause['id']}/review"
+    for wrong in (
+        {"decision": "approved"},
+        {"decision": "corrected"},
+        {"decision": "corrected", "start": 10**7, "end": 10**7 + 5},
+    ):
+        refused = client.post(url, wrong, content_type="application/json")
+        assert _error(refused) == (400, "invalid"), (wrong, refused.json())
+    other = _client(apikeys.create_key(rt, ADMIN, "globex").secret)
+    assert _error(other.post(url, {"decision": "confirmed"}, content_type="application/json")) == (
+        404,
+        "not_found",
     )
+    missing = client.post(
+        "/api/v1/findings/999999/review", {"decision": "confirmed"}, content_type="application/json"
+    )
+    assert _error(missing) == (404, "not_found")
+    after = client.get(f"/api/v1/documents/{body['id']}/results").json()["clauses"][0]
+    assert after["review"] is None
 
 
 def test_twenty_concurrent_retries_create_one_document(rt: Runtime) -> None:
