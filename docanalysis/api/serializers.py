@@ -8,8 +8,14 @@ from rest_framework import serializers
 
 from docanalysis.api.params import text
 from docanalysis.db.tables import RUN_STATES
-from docanalysis.services.api_queries import ApiDocument, PageText
-from docanalysis.services.views import DocumentAnalysis, FindingView, ReviewView, RunStatus
+from docanalysis.services.api_queries import ApiDocument
+from docanalysis.services.views import (
+    DocumentAnalysis,
+    FindingView,
+    PageText,
+    ReviewView,
+    RunStatus,
+)
 
 
 class UploadRequest(serializers.Serializer[Any]):

@@ -16,7 +16,7 @@ from docanalysis.services import queries
 from docanalysis.services.apikeys import ApiPrincipal
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
-from docanalysis.services.views import DocumentAnalysis, DocumentView, RunStatus
+from docanalysis.services.views import DocumentAnalysis, DocumentView, PageText, RunStatus
 
 MAX_PAGE_SIZE = 100
 
@@ -128,33 +128,10 @@ def _filtered(principal: ApiPrincipal, flt: DocumentFilter) -> Select[Any]:
     return query
 
 
-@dataclass(frozen=True)
-class PageText:
-    number: int
-    start: int
-    end: int
-    text: str
-
-
 def text(
     rt: Runtime, principal: ApiPrincipal, document_id: int, first: int, last: int | None
 ) -> tuple[int, list[PageText]]:
-    """(page count, the pages first..last) of the extracted text, with their offsets in the
-    whole text (the offsets the results cite)."""
-    from docanalysis.services.pipeline import load_document
-
+    """(page count, the pages first..last) of a document in the key's scope."""
     with reading(rt.engine) as conn:
         scoped_document(conn, principal, document_id)
-        try:
-            extracted = load_document(conn, document_id)
-        except LookupError:
-            raise NotFound("the text is not extracted yet: see the run's state") from None
-    count = len(extracted.pages)
-    last = count if last is None else last
-    # Pages outside the document, or a last page before the first: no pages, not an error.
-    pages = [
-        PageText(p.number, p.start, p.end, extracted.text[p.start : p.end])
-        for p in extracted.pages
-        if first <= p.number <= last
-    ]
-    return count, pages
+        return queries.text_pages(conn, document_id, first, last)

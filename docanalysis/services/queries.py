@@ -21,7 +21,7 @@ from docanalysis.services.views import (
     DocumentView,
     FindingView,
     OriginalFile,
-    PageSpan,
+    PageText,
     ProvisionView,
     RunStatus,
     SummaryLine,
@@ -205,20 +205,36 @@ def original_file(rt: Runtime, user_id: int | None, document_id: int) -> Origina
     )
 
 
-def page_text(rt: Runtime, user_id: int | None, document_id: int, number: int) -> PageSpan:
-    """Page `number` of a document's extracted text with its offset in the whole text (where
-    a reviewer chooses other words for a clause)."""
+def text_pages(
+    conn: Connection, document_id: int, first: int, last: int | None
+) -> tuple[int, list[PageText]]:
+    """(page count, the pages first..last) of a document's extracted text, with their offsets
+    in the whole text (the offsets the results cite). Pages outside the document, or a last
+    page before the first: no pages, not an error. The caller has checked who may read it."""
     from docanalysis.services.pipeline import load_document
 
+    try:
+        extracted = load_document(conn, document_id)
+    except LookupError:
+        raise NotFound("the text is not extracted yet: see the run's state") from None
+    count = len(extracted.pages)
+    last = count if last is None else last
+    pages = [
+        PageText(p.number, p.start, p.end, extracted.text[p.start : p.end])
+        for p in extracted.pages
+        if first <= p.number <= last
+    ]
+    return count, pages
+
+
+def page_text(
+    rt: Runtime, user_id: int | None, document_id: int, number: int
+) -> tuple[int, PageText]:
+    """(page count, page `number`) of a document the user may see: where a reviewer chooses
+    other words for a clause."""
     with reading(rt.engine) as conn:
         visible_document(conn, user_id, document_id)
-        try:
-            extracted = load_document(conn, document_id)
-        except LookupError:
-            raise NotFound("this document has no text yet") from None
-    for page in extracted.pages:
-        if page.number == number:
-            return PageSpan(
-                number, len(extracted.pages), page.start, extracted.text[page.start : page.end]
-            )
-    raise NotFound(f"this document has no page {number}")
+        count, pages = text_pages(conn, document_id, number, number)
+    if not pages:
+        raise NotFound(f"this document has no page {number}")
+    return count, pages[0]

@@ -175,12 +175,12 @@ class ProvisionView:
 
 
 @dataclass(frozen=True)
-class PageSpan:
-    """A page of a document's extracted text; `start` is its offset in the whole text."""
+class PageText:
+    """A page of a document's extracted text; [start, end) is its place in the whole text."""
 
     number: int
-    page_count: int
     start: int
+    end: int
     text: str
 
 

@@ -5,9 +5,7 @@ and password-protected PDFs through the API (the password used once, found nowhe
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import json
 import logging
 import os
 import re
@@ -17,7 +15,7 @@ from typing import Any
 
 import pypdf
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import func, select
 
 from docanalysis.db.engine import reading
 from docanalysis.db.tables import documents
@@ -27,7 +25,7 @@ from docanalysis.services.runtime import Runtime
 from docanalysis.services.submit import validate_upload
 from docanalysis.services.views import Actor
 from tests.conftest import ONE_PAGE_CONTRACT
-from tests.support.web import _client, _events_since, _matter, _user
+from tests.support.web import _client, _matter, _user, assert_nowhere, blob_files
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -308,7 +306,7 @@ def test_file_names_are_kept_as_escaped_metadata_and_files_by_hash(web: Runtime)
 
     stored = sorted(d.name for d in queries.documents_in_matter(web, user.pk, matter_id))
     assert stored == sorted(kept for _, kept in HOSTILE_NAMES)
-    blobs = [p.relative_to(web.settings.blob_dir).as_posix() for p in all_files(web)]
+    blobs = [p.relative_to(web.settings.blob_dir).as_posix() for p in blob_files(web)]
     assert blobs and all(re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{64}", b) for b in blobs), blobs
     page = client.get(f"/matters/{matter_id}/").text
     assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in page
@@ -325,14 +323,14 @@ def test_a_1000_character_name_is_a_bad_request_and_nothing_is_kept(web: Runtime
     client = Client(raise_request_exception=False)
     client.force_login(user)
     matter_id = _matter(client, f"Long {user.username}")
-    files_before = all_files(web)
+    files_before = blob_files(web)
 
     # Django reads at most 1,024 bytes of a part's headers: the form itself is refused.
     response = post_raw(client, matter_id, [("n" * 996 + ".pdf", b"%PDF-1.4\n%long\n")])
 
     assert response.status_code == 400
     assert queries.documents_in_matter(web, user.pk, matter_id) == []
-    assert all_files(web) == files_before
+    assert blob_files(web) == files_before
 
 
 def test_names_are_cleaned_whoever_sends_them() -> None:
@@ -355,10 +353,6 @@ def test_names_are_cleaned_whoever_sends_them() -> None:
         "x\x00y\u202e.pdf": "xy.pdf",
         "m" * 996 + ".txt": "m" * 496 + ".txt",  # the column's 500, the extension kept
     }
-
-
-def all_files(rt: Runtime) -> list[Path]:
-    return sorted(p for p in rt.settings.blob_dir.rglob("*") if p.is_file())
 
 
 def test_the_api_keeps_names_the_same_way(web: Runtime) -> None:
@@ -424,18 +418,3 @@ def test_a_password_for_a_pdf_without_one_changes_nothing(web: Runtime) -> None:
     assert response.status_code == 202
     sha256 = client.get(f"/api/v1/documents/{response.json()['id']}").json()["sha256"]
     assert web.blobs.get(sha256) == data
-
-
-def assert_nowhere(rt: Runtime, secret: str, logged: str) -> None:
-    """Not in any audit event, any row of any domain table, any stored file, or the log."""
-    for event in _events_since(rt, 0):
-        assert secret not in json.dumps(dataclasses.asdict(event), default=str)
-    metadata = MetaData()
-    metadata.reflect(rt.engine)
-    with rt.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                assert secret not in repr(tuple(row)), table.name
-    for path in all_files(rt):
-        assert secret.encode() not in path.read_bytes()
-    assert secret not in logged

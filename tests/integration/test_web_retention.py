@@ -18,6 +18,7 @@ from docanalysis.services.pipeline import extract
 from docanalysis.services.runtime import Runtime, build_runtime
 from docanalysis.services.views import Actor, DocumentView, MatterView
 from tests.conftest import ONE_PAGE_CONTRACT
+from tests.support.web import _events_since, _head
 
 HOLD_REASON = "Litigation: Acme v. Beta, preserve everything"
 REFUSAL = "this matter is under legal hold: its documents cannot be deleted"
@@ -83,19 +84,6 @@ def _upload(
     response = client.post(f"/matters/{matter_id}/documents/", {"files": [upload]})
     assert response.status_code == 302
     return queries.documents_in_matter(rt, user.pk, matter_id)[0]  # newest first
-
-
-def _events_since(rt: Runtime, seq: int) -> list[Any]:
-    from docanalysis.db.audit import read_events
-    from docanalysis.db.engine import reading
-
-    with reading(rt.engine) as conn:
-        return read_events(conn, after_seq=seq)
-
-
-def _head(rt: Runtime) -> int:
-    events = _events_since(rt, 0)
-    return events[-1].seq if events else 0
 
 
 def _tenant_matter(rt: Runtime, matter_id: int) -> MatterView:

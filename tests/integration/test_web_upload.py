@@ -6,19 +6,25 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import logging
 from typing import Any
 
 import pypdf
 import pytest
-from sqlalchemy import MetaData, select
 
 from docanalysis.core.decrypt import decrypt_pdf
 from docanalysis.services import queries
 from docanalysis.services.runtime import Runtime
 from tests.conftest import ONE_PAGE_CONTRACT, THREE_PAGE_CONTRACT
-from tests.support.web import _client, _events_since, _head, _matter, _upload, _user
+from tests.support.web import (
+    _client,
+    _events_since,
+    _head,
+    _matter,
+    _upload,
+    _user,
+    assert_nowhere,
+)
 
 SECRET = "Sesame-Open-4711"
 
@@ -181,21 +187,6 @@ def test_a_password_protected_pdf_asks_for_its_password_then_stores_it_decrypted
     assert event.details["sha256"] == doc.sha256
     assert_nowhere(web, SECRET, caplog.text)
     assert_nowhere(web, "open-sesame", caplog.text)
-
-
-def assert_nowhere(rt: Runtime, secret: str, logged: str) -> None:
-    """Not in any audit event, any row of any domain table, any stored file, or the log."""
-    for event in _events_since(rt, 0):
-        assert secret not in json.dumps(dataclasses.asdict(event), default=str)
-    metadata = MetaData()
-    metadata.reflect(rt.engine)
-    with rt.engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                assert secret not in repr(tuple(row)), table.name
-    for path in rt.settings.blob_dir.rglob("*"):
-        assert not path.is_file() or secret.encode() not in path.read_bytes()
-    assert secret not in logged
 
 
 def test_the_form_without_javascript_has_a_password_field(web: Runtime) -> None:

@@ -4,10 +4,14 @@ audit events since a point. Loaded once (not a test module), so user names stay 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import MetaData, select
 
 from docanalysis.config import load_settings
 from docanalysis.db.migrate import upgrade_database
@@ -87,3 +91,23 @@ def _events_since(rt: Runtime, seq: int) -> list[Any]:
 def _head(rt: Runtime) -> int:
     events = _events_since(rt, 0)
     return events[-1].seq if events else 0
+
+
+def blob_files(rt: Runtime) -> list[Path]:
+    """Every stored file, sorted."""
+    return sorted(p for p in rt.settings.blob_dir.rglob("*") if p.is_file())
+
+
+def assert_nowhere(rt: Runtime, secret: str, logged: str) -> None:
+    """Not in any audit event, any row of any domain table, any stored file, or the log."""
+    for event in _events_since(rt, 0):
+        assert secret not in json.dumps(dataclasses.asdict(event), default=str)
+    metadata = MetaData()
+    metadata.reflect(rt.engine)
+    with rt.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                assert secret not in repr(tuple(row)), table.name
+    for path in blob_files(rt):
+        assert secret.encode() not in path.read_bytes()
+    assert secret not in logged

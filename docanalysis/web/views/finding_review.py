@@ -59,11 +59,11 @@ def _int(text: str | None) -> int | None:
 @require_GET
 def page_text(request: HttpRequest, document_id: int, number: int) -> JsonResponse:
     try:
-        page = queries.page_text(runtime(), request.user.pk, document_id, number)
+        count, page = queries.page_text(runtime(), request.user.pk, document_id, number)
     except NotFound:
         return JsonResponse({"error": "No such page."}, status=404)
     response = JsonResponse(
-        {"page": page.number, "pages": page.page_count, "start": page.start, "text": page.text}
+        {"page": page.number, "pages": count, "start": page.start, "text": page.text}
     )
     response["Cache-Control"] = "private, no-store"
     return response
