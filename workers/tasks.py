@@ -17,19 +17,13 @@ Faults (DESIGN.md, "nothing is lost"):
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import random
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from docanalysis.core.errors import ModelUnavailableError
+from docanalysis.db.run_lock import run_lock
 from docanalysis.services.pipeline import begin_attempt, end_attempt, fail
 from docanalysis.services.runtime import Runtime, get_runtime
 from docanalysis.services.steps import (
@@ -57,9 +51,6 @@ RETRYABLE = (ModelUnavailableError, OperationalError, InterfaceError)
 MAX_RETRIES = 5
 RETRY_BASE_S = 5.0
 RETRY_CAP_S = 300.0
-# How long a message waits for a run another worker holds before it is dropped as a duplicate
-# (long enough for PostgreSQL to notice a killed worker's connection and free its lock).
-RUN_LOCK_WAIT_S = 3.0
 
 
 def send_step(run_id: int, queue: str) -> None:
@@ -77,7 +68,7 @@ def retry_countdown(retries: int) -> float:
 def run_step(task: object, run_id: int, queue: str) -> None:
     rt = get_runtime()
     try:
-        with run_lock(rt, run_id) as held:
+        with run_lock(rt.engine, rt.settings.data_dir, run_id) as held:
             if held:
                 step_once(rt, run_id, queue)
     except RETRYABLE as exc:
@@ -134,88 +125,6 @@ def _end_attempt_if_possible(rt: Runtime, run_id: int) -> None:
         end_attempt(rt, run_id)
     except SQLAlchemyError:
         log.warning("run %s: could not record the end of its attempt", run_id)
-
-
-@contextmanager
-def run_lock(rt: Runtime, run_id: int) -> Iterator[bool]:
-    """Whether this process holds the run (one worker at a time moves a run on). The lock dies
-    with its holder: a PostgreSQL advisory lock on a connection of its own, or an flock on the
-    embedded profile, where every worker shares the data folder. A message that finds the run
-    held is a duplicate: the holder sends the next step, or its message is delivered again
-    when it dies."""
-    if rt.engine.dialect.name == "postgresql":
-        with _advisory_lock(rt.engine, run_id) as held:
-            yield held
-    else:
-        with _file_lock(rt.settings.data_dir / "locks", run_id) as held:
-            yield held
-
-
-def _wait_for(attempt: Callable[[], bool], seconds: float = RUN_LOCK_WAIT_S) -> bool:
-    deadline = time.monotonic() + seconds
-    while not attempt():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-# The two-key form of the advisory locks: a key space apart from the one-key locks of
-# docanalysis.db (audit writers, tenant creation). A bigint run id is split into two int4s.
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:hi, :lo)")
-_UNLOCK = text("SELECT pg_advisory_unlock(:hi, :lo)")
-
-
-def _lock_keys(run_id: int) -> dict[str, int]:
-    low = run_id & 0xFFFF_FFFF
-    return {"hi": run_id >> 32, "lo": low - 2**32 if low >= 2**31 else low}
-
-
-@contextmanager
-def _advisory_lock(engine: Engine, run_id: int) -> Iterator[bool]:
-    keys = _lock_keys(run_id)
-    conn = engine.connect()
-    held = False
-    try:
-        conn.execution_options(isolation_level="AUTOCOMMIT")  # no transaction held open
-        held = _wait_for(lambda: bool(conn.execute(_TRY_LOCK, keys).scalar()))
-        yield held
-    finally:
-        try:
-            if held:
-                conn.execute(_UNLOCK, keys)
-        except SQLAlchemyError:
-            conn.invalidate()  # closed, so the server drops the lock with the session
-        finally:
-            conn.close()
-
-
-@contextmanager
-def _file_lock(folder: Path, run_id: int) -> Iterator[bool]:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"run-{run_id}.lock"
-    fds: list[int] = []
-    if not _wait_for(lambda: _try_file_lock(path, fds)):
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        path.unlink(missing_ok=True)  # while still held: a waiter on this file then retries
-        os.close(fds[0])
-
-
-def _try_file_lock(path: Path, fds: list[int]) -> bool:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if os.fstat(fd).st_ino == os.stat(path).st_ino:  # not removed by the last holder
-            fds.append(fd)
-            return True
-    except (BlockingIOError, FileNotFoundError):
-        pass
-    os.close(fd)
-    return False
 
 
 @app.task(name=EXTRACT, bind=True, max_retries=MAX_RETRIES)
