@@ -13,6 +13,7 @@ from pathlib import Path
 
 from docanalysis.config import load_settings
 from docanalysis.core.errors import DocAnalysisError
+from docanalysis.db.tenancy import EVERY, tenant_scope
 
 
 def _read(path: str) -> bytes:
@@ -110,7 +111,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
-        code = args.func(args)
+        # An operator's command acts on every tenant; migrate, before there are any tables.
+        with tenant_scope(frozenset() if args.func is cmd_migrate else EVERY):
+            code = args.func(args)
     except DocAnalysisError as err:
         print(f"docanalysis: {err.reason}", file=sys.stderr)
         code = 1

@@ -24,6 +24,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from docanalysis.core.errors import ModelUnavailableError
 from docanalysis.db.run_lock import run_lock
+from docanalysis.db.tenancy import EVERY, scope_of, tenant_scope
 from docanalysis.services.pipeline import begin_attempt, end_attempt, fail
 from docanalysis.services.runtime import Runtime, get_runtime
 from docanalysis.services.steps import (
@@ -68,18 +69,22 @@ def retry_countdown(retries: int) -> float:
 def run_step(task: object, run_id: int, queue: str) -> None:
     rt = get_runtime()
     try:
-        with run_lock(rt.engine, rt.settings.data_dir, run_id) as held:
+        with (
+            scope_of(rt.engine, "run", run_id),
+            run_lock(rt.engine, rt.settings.data_dir, run_id) as held,
+        ):
             if held:
                 step_once(rt, run_id, queue)
     except RETRYABLE as exc:
         retries = task.request.retries  # type: ignore[attr-defined]
         if retries >= MAX_RETRIES:
-            fail(
-                rt,
-                run_id,
-                "the analysis service was unavailable; please try again later",
-                "unavailable",
-            )
+            with scope_of(rt.engine, "run", run_id):
+                fail(
+                    rt,
+                    run_id,
+                    "the analysis service was unavailable; please try again later",
+                    "unavailable",
+                )
             return
         raise task.retry(exc=exc, countdown=retry_countdown(retries)) from exc  # type: ignore[attr-defined]
 
@@ -150,7 +155,10 @@ def audit_checkpoint_task() -> str:
 
     rt = get_runtime()
     key_path = rt.settings.audit_key
-    signed = record_checkpoint(rt.engine, load_or_create_key(key_path), checkpoints_path(key_path))
+    with tenant_scope(EVERY):
+        signed = record_checkpoint(
+            rt.engine, load_or_create_key(key_path), checkpoints_path(key_path)
+        )
     return "empty" if signed is None else f"{signed['seq']} {signed['hash']}"
 
 
@@ -159,7 +167,8 @@ def retention_purge_task() -> int:
     """Purge the documents whose retention period ended (periodic); the number purged."""
     from docanalysis.services.retention import purge_expired
 
-    return len(purge_expired(get_runtime()).purged)
+    with tenant_scope(EVERY):
+        return len(purge_expired(get_runtime()).purged)
 
 
 @app.task(name=WEBHOOK_DELIVER)
@@ -168,7 +177,9 @@ def webhook_deliver_task(delivery_id: int) -> str:
     duplicate message finds it delivered, or leased to another worker, and does nothing)."""
     from docanalysis.services.webhooks import deliver
 
-    return deliver(get_runtime(), delivery_id) or "not due"
+    rt = get_runtime()
+    with scope_of(rt.engine, "delivery", delivery_id):
+        return deliver(rt, delivery_id) or "not due"
 
 
 @app.task(name=WEBHOOK_SWEEP)
@@ -178,7 +189,8 @@ def webhook_sweep_task() -> int:
     receiver does not hold up the others."""
     from docanalysis.services.webhooks import due_deliveries
 
-    due = due_deliveries(get_runtime())
+    with tenant_scope(EVERY):
+        due = due_deliveries(get_runtime())
     for delivery_id in due:
         app.send_task(WEBHOOK_DELIVER, args=[delivery_id], queue="cpu")
     return len(due)
@@ -190,7 +202,8 @@ def reconcile_task() -> int:
     (periodic): the database, not the queue, says what remains to be done. A copy of a message
     that was not lost is harmless: it finds the run held or moved on."""
     rt = get_runtime()
-    stalled = stalled_runs(rt, rt.settings.reconcile_after_s)
+    with tenant_scope(EVERY):
+        stalled = stalled_runs(rt, rt.settings.reconcile_after_s)
     for run_id, state in stalled:
         send_step(run_id, QUEUE_FOR_STATE[state])
     if stalled:
@@ -204,10 +217,11 @@ def reconcile() -> int:
     from docanalysis.db.engine import reading
 
     rt = get_runtime()
-    with reading(rt.engine) as conn:
-        run_ids = repo.unfinished_runs(conn)
-    for run_id in run_ids:
-        state = current_state(rt, run_id)
-        if state in QUEUE_FOR_STATE:
-            send_step(run_id, QUEUE_FOR_STATE[state])
+    with tenant_scope(EVERY):
+        with reading(rt.engine) as conn:
+            run_ids = repo.unfinished_runs(conn)
+        for run_id in run_ids:
+            state = current_state(rt, run_id)
+            if state in QUEUE_FOR_STATE:
+                send_step(run_id, QUEUE_FOR_STATE[state])
     return len(run_ids)

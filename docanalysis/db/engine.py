@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from docanalysis.db import tenancy
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -78,11 +80,14 @@ def _sqlite_engine(url: URL) -> Engine:
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`. SQLite: foreign keys on, WAL, 30 s busy timeout, write transactions
-    BEGIN IMMEDIATE. PostgreSQL: psycopg 3, connections checked before use."""
+    BEGIN IMMEDIATE. PostgreSQL: psycopg 3, connections checked before use, every transaction
+    begun in the current tenant scope (db.tenancy: row-level security)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_pre_ping=True)
+    tenancy.install(engine)
+    return engine
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, insert, select, update
 
+from docanalysis.db import tenancy
 from docanalysis.db.tables import (
     analysis_runs,
     analysis_windows,
@@ -37,10 +38,13 @@ def _insert_id(conn: Connection, table: Any, values: Mapping[str, Any]) -> int:
 
 
 def get_or_create_tenant(conn: Connection, name: str) -> int:
+    """The tenant's id, created if new; the transaction's tenant scope then includes it (the
+    callers act in the tenant they name: db.tenancy)."""
     found = conn.execute(select(tenants.c.id).where(tenants.c.name == name)).scalar()
-    if found is not None:
-        return int(found)
-    return _insert_id(conn, tenants, {"name": name, "created_at": now()})
+    if found is None:
+        found = _insert_id(conn, tenants, {"name": name, "created_at": now()})
+    tenancy.widen(conn, int(found))
+    return int(found)
 
 
 def create_matter(

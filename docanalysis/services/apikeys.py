@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, insert, select, update
 
 from docanalysis.db import repositories as repo
+from docanalysis.db import tenancy
 from docanalysis.db.audit import utc
 from docanalysis.db.engine import reading, transaction
 from docanalysis.db.tables import api_key_matters, api_keys, tenants
@@ -164,6 +165,14 @@ def revoke_key(rt: Runtime, actor: Actor, prefix: str, tenant_id: int | None = N
             tenant_id=int(found.tenant_id),
             matter_id=None,
         )
+
+
+def key_tenants(rt: Runtime, presented: str) -> frozenset[int]:
+    """The scope to authenticate a presented key in: the tenant of its prefix's key, if any
+    (PostgreSQL's row-level security; nothing on SQLite, which needs none)."""
+    match = KEY_PATTERN.fullmatch(presented)
+    tenant = None if match is None else tenancy.tenant_of(rt.engine, "api_key", match[1])
+    return frozenset() if tenant is None else frozenset({tenant})
 
 
 def authenticate(rt: Runtime, presented: str, at: datetime | None = None) -> ApiPrincipal | None:

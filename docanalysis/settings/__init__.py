@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "docanalysis.web.db_unavailable.DatabaseUnavailableMiddleware",  # 503 while the DB is down
+    "docanalysis.web.tenant_scope.TenantScopeMiddleware",  # row-level security's tenants
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from docanalysis.db.engine import make_engine
 from docanalysis.db.migrate import upgrade_database
 from docanalysis.services.runtime import Runtime
+from tests.support.pg_roles import APP_LOGIN, login_role
 
 PG_ADMIN_URL = os.environ.get(
     "DOCANALYSIS_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -81,6 +82,14 @@ def fresh_pg_url(pg_template_name: str) -> Iterator[str]:
     url = create_pg_database(template=pg_template_name)
     yield url
     drop_pg_database(url)
+
+
+@pytest.fixture
+def app_pg_url(fresh_pg_url: str) -> Iterator[str]:
+    """fresh_pg_url as a deployment's application reaches it: an ordinary login role, member
+    of docanalysis_app and nothing else, so row-level security applies (migration 0015)."""
+    with login_role(fresh_pg_url, "docanalysis_runtime", APP_LOGIN) as url:
+        yield url
 
 
 @pytest.fixture

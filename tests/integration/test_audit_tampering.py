@@ -30,6 +30,7 @@ from docanalysis.db.audit import append_event, read_events, verify_chain, verify
 from docanalysis.db.engine import make_engine, transaction
 from docanalysis.db.tables import audit_events
 from tests.integration.conftest import PG_ADMIN_URL
+from tests.support.pg_roles import login_role
 
 T0 = datetime(2026, 3, 1, 9, 30, 0, 250000, tzinfo=UTC)
 N = 30
@@ -296,30 +297,12 @@ def test_verify_chain_stats_reports_the_work(db_engine: Engine, chain: list[str]
 # -- the guard as the application sees it ---------------------------------------------------
 
 
-@contextmanager
-def _login_role(url: str, prefix: str, *grants: str) -> Iterator[str]:
-    """`url` reached as a new login role that owns nothing, set up by `grants` ({role} in each
-    is the role's name); dropped afterwards."""
-    role = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    try:
-        with transaction(admin) as conn:
-            for grant in grants:
-                conn.execute(text(grant.format(role=role)))
-        yield make_url(url).set(username=role).render_as_string(hide_password=False)
-    finally:
-        with transaction(admin) as conn:
-            conn.execute(text(f"DROP OWNED BY {role}"))
-            conn.execute(text(f"DROP ROLE {role}"))
-        admin.dispose()
-
-
 @pytest.fixture
 def app_user_url(fresh_pg_url: str) -> Iterator[str]:
     """The migrated database, reached as an ordinary login role that may read and write
     audit_events (UPDATE, DELETE and TRUNCATE granted too, so that only the triggers stand in
     the way) but does not own it, as the application's runtime role should be."""
-    with _login_role(
+    with login_role(
         fresh_pg_url,
         "docaudit_app",
         "CREATE ROLE {role} LOGIN NOSUPERUSER",
@@ -415,7 +398,7 @@ def test_sqlite_insert_or_replace_cannot_overwrite_an_event(sqlite_url: str) -> 
 def app_role_url(fresh_pg_url: str) -> Iterator[str]:
     """The migrated database reached as a login role that is only a member of docanalysis_app,
     the role migration 0006 grants the application, exactly as a deployment sets it up."""
-    with _login_role(
+    with login_role(
         fresh_pg_url,
         "docanalysis_login",
         "CREATE ROLE {role} LOGIN NOSUPERUSER IN ROLE docanalysis_app",

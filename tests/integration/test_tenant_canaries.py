@@ -4,7 +4,9 @@ Eight tenants, each with an API key, a matter and five documents (two PDFs, thre
 whose text carries the tenant's canary and each document's own, are uploaded at once over HTTP
 (a thread per tenant) to a real gunicorn (two processes of four threads) on PostgreSQL, and
 analysed by a real Celery worker (prefork, two pool processes, the product's tasks with the
-keyword model: tests/support/fault_worker.py) on a Redis of the test's own.
+keyword model: tests/support/fault_worker.py) on a Redis of the test's own. Both log in to
+PostgreSQL as the application does in a deployment: an ordinary role under row-level security
+(migration 0015), so every request and every step must set its tenant or see nothing.
 
 Then each tenant reads, with its own key, everything the API gives it (documents, results,
 text, the list, the reports and grids, the audit export): its own canaries are there, no other
@@ -366,10 +368,14 @@ def redis_contents(client: redis.Redis) -> list[str]:
 
 
 def test_no_tenant_sees_another_tenant_s_canary_and_no_log_holds_one(
-    fresh_pg_url: str, engine: Engine, private_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str,
+    app_pg_url: str,
+    engine: Engine,
+    private_redis: PrivateRedis,
+    tmp_path: Path,
 ) -> None:
     everyone = make_tenants(TENANTS, DOCS_EACH, PDFS_EACH)
-    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path, app_db_url=app_pg_url)
     env = fleet.env()
     issue_keys(fleet, everyone)
     web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"

@@ -123,11 +123,11 @@ KILLED = "exited with 'signal 9 (SIGKILL)'"  # Celery's log line for a pool proc
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_pool_process_killed_mid_document_is_redelivered_and_finishes_once(
-    fresh_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str, app_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     """Only acks_late with reject_on_worker_lost bring the message back (the reconciler is
     off here): with either turned off this test times out."""
-    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path, app_db_url=app_pg_url)
     with client_runtime(fleet) as rt, workers_of() as workers:
         worker = workers.start(fleet.env(), tmp_path / "worker.log")
         run_ids = submit_many(rt, [CRASH_ONCE, "", ""])
@@ -144,9 +144,9 @@ def test_a_pool_process_killed_mid_document_is_redelivered_and_finishes_once(
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_document_that_kills_its_worker_every_time_fails_as_poison(
-    fresh_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str, app_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path, app_db_url=app_pg_url)
     with client_runtime(fleet) as rt, workers_of() as workers:
         worker = workers.start(fleet.env(), tmp_path / "worker.log")
         poison, fine = submit_many(rt, [CRASH_EVERY_TIME, ""])
@@ -175,12 +175,12 @@ def audit_events_of(rt: Runtime, run_id: int) -> list[Any]:
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_worker_killed_whole_and_restarted_finishes_every_document(
-    fresh_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str, app_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     """Killed whole, the worker cannot hand its messages back: Redis keeps them aside for the
     visibility timeout (12 hours). The reconciler in the new worker's scheduler re-sends the
     runs that stopped moving."""
-    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path, app_db_url=app_pg_url)
     env = fleet.env(DOCANALYSIS_RECONCILE_AFTER_S="4")
     with client_runtime(fleet) as rt, workers_of() as workers:
         first = workers.start(env, tmp_path / "first.log", beat=True)
@@ -204,9 +204,9 @@ def test_a_worker_killed_whole_and_restarted_finishes_every_document(
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_redis_restarted_without_persistence_loses_no_queued_document(
-    fresh_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+    fresh_pg_url: str, app_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path)
+    fleet = Fleet(fresh_pg_url, private_redis.url, tmp_path, app_db_url=app_pg_url)
     env = fleet.env(DOCANALYSIS_RECONCILE_AFTER_S="5")
     with client_runtime(fleet) as rt, workers_of() as workers:
         run_ids = submit_many(rt, [""] * 200)

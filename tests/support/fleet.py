@@ -98,17 +98,20 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @dataclass
 class Fleet:
-    """What the workers of one test share: the database, the broker, the files."""
+    """What the workers of one test share: the database, the broker, the files. The servers
+    and workers log in as `app_db_url` where given (the application's unprivileged role, under
+    row-level security); the test itself, through settings(), as `db_url`."""
 
     db_url: str
     broker: str
     folder: Path
+    app_db_url: str | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         (self.folder / "faults").mkdir(exist_ok=True)
         return {
             **os.environ,
-            "DATABASE_URL": self.db_url,
+            "DATABASE_URL": self.app_db_url or self.db_url,
             "CELERY_BROKER_URL": self.broker,
             "DOCANALYSIS_DATA_DIR": str(self.folder / "data"),
             "DOCANALYSIS_SCORER": "off",
@@ -123,7 +126,7 @@ class Fleet:
         }
 
     def settings(self, **extra: str) -> Settings:
-        return load_settings(self.env(**extra))
+        return load_settings({**self.env(**extra), "DATABASE_URL": self.db_url})
 
 
 class Worker:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from docanalysis.db.tenancy import EVERY, tenant_scope
 from docanalysis.services import apikeys
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.views import Actor
@@ -29,6 +30,10 @@ class Command(BaseCommand):
         revoke.add_argument("prefix", help="the key's prefix, dak_ and 8 characters")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with tenant_scope(EVERY):  # an operator's command acts on every tenant
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         actor = Actor(user_id=None, identity=f"cli:{getpass.getuser()}")
         try:
             if options["command"] == "create":

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from docanalysis.db.tables import TENANT_ROLES
+from docanalysis.db.tenancy import EVERY, tenant_scope
 from docanalysis.services import roles
 from docanalysis.services.errors import Rejected
 from docanalysis.services.matters import DEFAULT_TENANT
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", default=DEFAULT_TENANT)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with tenant_scope(EVERY):  # an operator's command acts on every tenant
+            self._handle(options)
+
+    def _handle(self, options: dict[str, Any]) -> None:
         name, role, tenant = options["user"], options["role"], options["tenant"]
         try:
             user = get_user_model().objects.get(username=name)
