@@ -31,6 +31,7 @@ class Settings:
     max_window_tokens: int
     window_overlap: int  # whole provisions shared by consecutive windows
     structured_output: str  # how the schema reaches an HTTP server (see llm/openai_compat.py)
+    prompt_token_ids: bool | None  # prompts as token ids to the server: on, off, None = auto
     taxonomy_file: str  # a firm's own clause types (JSON), added to the CUAD ones
     scorer: str  # the clause scorer's artifact folder; "" = the bundled one; "off" = none
     model_weight: float  # the model's weight against the scorer's in a clause's confidence
@@ -133,6 +134,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         window_overlap=_int(env, "DOCANALYSIS_WINDOW_OVERLAP", 1),
         structured_output=env.get("DOCANALYSIS_STRUCTURED_OUTPUT") or "response_format",
+        prompt_token_ids=_auto_flag(env, "DOCANALYSIS_PROMPT_TOKEN_IDS"),
         taxonomy_file=env.get("DOCANALYSIS_TAXONOMY_FILE") or "",
         scorer=env.get("DOCANALYSIS_SCORER") or "",
         # A served model (Llama 4 on vLLM) leads; the small embedded one mostly defers.
@@ -171,3 +173,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if h.strip()
         ),
     )
+
+
+def _auto_flag(env: Mapping[str, str], name: str) -> bool | None:
+    value = (env.get(name) or "auto").strip().lower()
+    choices = {"auto": None, "on": True, "off": False}
+    if value not in choices:
+        raise ValueError(f"{name} must be auto, on or off, not {value!r}")
+    return choices[value]
