@@ -5,6 +5,13 @@ neither does. Writers are serialized so that seq has no gap and every prev_hash 
 row before it: PostgreSQL takes a transaction-level advisory lock; SQLite transactions from
 docanalysis.db.engine are BEGIN IMMEDIATE, which already holds the database's write lock.
 
+On PostgreSQL an append is one round trip (two prepared statements in pipeline mode): the lock,
+then the insert of the row after the last one, the database splicing the last seq and hash into
+the text Python prepared and hashing it; Python recomputes that hash from the row returned
+before it goes on. Verification reads rows as text through a server-side cursor
+(core.audit_wire.walk_wire_rows) and hands the first row it cannot vouch for to the generic
+walk, which names what is wrong (docs/audit.md).
+
 Values are normalized before hashing so that the row read back hashes identically on both
 dialects: times are UTC with microseconds (SQLite stores them without tzinfo, so a naive value
 read back is UTC by construction); details go through canonical JSON and back.
@@ -14,12 +21,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+import psycopg
+from sqlalchemy import Connection, select
 
 from docanalysis.core.audit_chain import (
     GENESIS_HASH,
@@ -30,13 +39,47 @@ from docanalysis.core.audit_chain import (
     canonical_json,
     event_content,
     event_hash,
+    payload_template,
     verify_events,
+)
+from docanalysis.core.audit_wire import (
+    walk_wire_rows,
 )
 from docanalysis.db.tables import audit_events
 
 # Key of the PostgreSQL advisory lock that serializes audit writers ("docaudit" in ASCII).
 AUDIT_LOCK_KEY = 0x646F_6361_7564_6974
 _STREAM_BATCH = 1000
+# Rows per fetch of the verifying walk's server-side cursor; also the unit in which details are
+# found canonical (one row that is not sends its batch the slower way).
+_WALK_BATCH = 2000
+
+_WRITTEN = (
+    "seq, occurred_at, actor_id, actor, tenant_id, matter_id, action, subject, details, "
+    "outcome, request_id, client_address, prev_hash, hash"
+)
+_PG_LOCK = f"SELECT pg_advisory_xact_lock({AUDIT_LOCK_KEY})"
+# The row after the last one (or after genesis), run after _PG_LOCK: a statement of its own, so
+# its snapshot is taken once the lock is held. The hash is spliced only after a hash of 64 hex
+# digits, which JSON writes as itself; after any other, nothing is inserted and append_event
+# hashes in Python instead (the lock is held by then).
+_PG_APPEND = f"""INSERT INTO audit_events ({_WRITTEN})
+SELECT last.seq + 1, %(occurred_at)s::timestamptz, %(actor_id)s::integer, %(actor)s::text,
+  %(tenant_id)s::bigint, %(matter_id)s::bigint, %(action)s::text, %(subject)s::text,
+  %(details)s::text::json, %(outcome)s::text, %(request_id)s::text, %(client_address)s::text,
+  last.hash, encode(sha256(convert_to(last.hash || %(head)s::text || last.hash
+  || %(middle)s::text || (last.seq + 1)::text || %(tail)s::text, 'UTF8')), 'hex')
+FROM (SELECT seq, hash FROM (SELECT 0::bigint AS seq, '{GENESIS_HASH}'::text AS hash
+  UNION ALL (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1)) AS links
+  ORDER BY seq DESC LIMIT 1) AS last
+WHERE last.hash ~ '^[0-9a-f]{{64}}$'
+RETURNING seq, prev_hash, hash"""
+# A wire row (core.audit_wire.WIRE_COLUMNS): the time already in its canonical text.
+_WIRE_SELECT = """SELECT seq,
+  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+  actor_id::text, actor, tenant_id::text, matter_id::text, action, subject, details::text,
+  outcome, request_id, client_address, prev_hash, hash
+FROM audit_events WHERE seq >= %s ORDER BY seq"""
 
 
 @dataclass(frozen=True)
@@ -70,10 +113,13 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _lock_writers(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        # Released at commit or rollback; a writer waiting here then reads the new last row.
-        conn.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+def _driver(conn: Connection) -> Any:
+    """The psycopg connection under `conn`, in SQLAlchemy's transaction (begun here if the
+    caller has not executed anything yet, as its first execute would have: its commit then
+    commits what is written through the driver)."""
+    if not conn.in_transaction():
+        conn.begin()
+    return conn.connection.driver_connection
 
 
 def _last_link(conn: Connection) -> tuple[int, str]:
@@ -82,11 +128,34 @@ def _last_link(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if last is None else (int(last.seq), str(last.hash))
 
 
-def _normalized_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
-    # The round trip turns datetimes into their canonical strings and tuples into lists, so
-    # what the JSON column stores is exactly what was hashed.
-    loaded: dict[str, Any] = json.loads(canonical_json(dict(details or {})))
-    return loaded
+def _append_after_last(conn: Connection, fields: dict[str, Any]) -> dict[str, Any]:
+    """The row after the last one, hashed here and inserted (the writers' lock already held)."""
+    last_seq, prev_hash = _last_link(conn)
+    row = {**fields, "seq": last_seq + 1, "prev_hash": prev_hash}
+    row["hash"] = event_hash(prev_hash, event_content(row))
+    conn.execute(audit_events.insert().values(**row))
+    return row
+
+
+def _append_postgresql(conn: Connection, fields: dict[str, Any], details: str) -> dict[str, Any]:
+    """The lock and the insert in one round trip (see the module docstring); the hash the
+    database computed is checked against event_hash before anything else happens."""
+    head, middle, tail = payload_template(event_content({**fields, "seq": 0, "prev_hash": ""}))
+    params = {**fields, "details": details, "head": head, "middle": middle, "tail": tail}
+    driver = _driver(conn)
+    # Pipeline mode sends both statements, and the results come back, in one round trip; the
+    # server still runs them one after the other. Both are prepared after a few appends.
+    with driver.pipeline() if psycopg.Pipeline.is_supported() else nullcontext():
+        driver.execute(_PG_LOCK)
+        cursor = driver.execute(_PG_APPEND, params)
+    written = cursor.fetchone()
+    if written is None:  # the last hash is not hex: hash in Python
+        return _append_after_last(conn, fields)
+    row = {**fields, "seq": written[0], "prev_hash": written[1]}
+    row["hash"] = event_hash(row["prev_hash"], event_content(row))
+    if row["hash"] != written[2]:
+        raise RuntimeError(f"audit row {row['seq']}: the database hashed it as {written[2]}")
+    return row
 
 
 def append_event(
@@ -107,25 +176,25 @@ def append_event(
     """Append one event inside the caller's transaction (conn must be in one: engine.begin()).
     `outcome` is "ok" for a change that happened, "refused" for one a rule stopped, "failed"
     for one that went wrong."""
-    when = utc(occurred_at) if occurred_at is not None else datetime.now(UTC)
-    _lock_writers(conn)
-    last_seq, prev_hash = _last_link(conn)
-    content: dict[str, Any] = {
-        "seq": last_seq + 1,
-        "occurred_at": when,
+    # The JSON column then holds exactly the text that is hashed, and the event returned the
+    # value read back (datetimes as their canonical strings, tuples as lists).
+    details_text = canonical_json(dict(details or {}))
+    fields: dict[str, Any] = {
+        "occurred_at": utc(occurred_at) if occurred_at is not None else datetime.now(UTC),
         "actor_id": actor_id,
         "actor": actor,
         "tenant_id": tenant_id,
         "matter_id": matter_id,
         "action": action,
         "subject": subject,
-        "details": _normalized_details(details),
-        "prev_hash": prev_hash,
+        "details": json.loads(details_text),
+        "outcome": outcome,
+        "request_id": request_id,
+        "client_address": client_address,
     }
-    optional = {"outcome": outcome, "request_id": request_id, "client_address": client_address}
-    row = {**content, **optional, "hash": event_hash(prev_hash, event_content(content | optional))}
-    conn.execute(audit_events.insert().values(**row))
-    return AuditEvent(**row)
+    if conn.dialect.name == "postgresql":
+        return AuditEvent(**_append_postgresql(conn, fields, details_text))
+    return AuditEvent(**_append_after_last(conn, fields))
 
 
 def _to_event(row: Any) -> AuditEvent:
@@ -211,42 +280,89 @@ class VerifyStats:
         return self.rows_read / self.seconds if self.seconds > 0 else 0.0
 
 
+def iter_wire_batches(
+    conn: Connection, *, first_seq: int = 1, read: list[int] | None = None
+) -> Generator[list[tuple[Any, ...]], None, None]:
+    """PostgreSQL: the rows from `first_seq` on as wire rows (core.audit_wire.WIRE_COLUMNS),
+    in order, in batches, through a server-side cursor: one query, no SQLAlchemy row objects.
+    `read[0]`, if given, counts the rows fetched."""
+    driver = _driver(conn)
+    # A server-side cursor lives in a transaction: one of its own on an autocommit connection.
+    with (
+        driver.transaction() if driver.autocommit else nullcontext(),
+        driver.cursor(name="docanalysis_audit_walk") as cursor,
+    ):
+        cursor.execute(_WIRE_SELECT, (first_seq,))
+        while batch := cursor.fetchmany(_WALK_BATCH):
+            if read is not None:
+                read[0] += len(batch)
+            yield batch
+
+
+def _verify_segment(
+    conn: Connection,
+    first_seq: int,
+    prev_hash: str,
+    *,
+    expected_head: tuple[int, str] | None,
+    tenant_id: int | None,
+    read: list[int],
+) -> ChainCheck:
+    """The rows from `first_seq` on, whose first links to `prev_hash`: on PostgreSQL walked as
+    wire rows until one does not check out, then (and on SQLite) by verify_events."""
+    counted = 0
+    if conn.dialect.name == "postgresql":
+        with closing(iter_wire_batches(conn, first_seq=first_seq, read=read)) as batches:
+            walk = walk_wire_rows(
+                batches,
+                first_seq=first_seq,
+                prev_hash=prev_hash,
+                expected_head=expected_head,
+                tenant=tenant_id,
+            )
+        if isinstance(walk, ChainCheck):
+            return walk
+        first_seq, prev_hash, counted = walk.seq, walk.prev_hash, walk.count
+
+    def is_tenants(row: Mapping[str, object]) -> bool:
+        return row["tenant_id"] == tenant_id
+
+    check = verify_events(
+        _chain_rows(conn, after_seq=first_seq - 1, batch=_STREAM_BATCH, read=read),
+        first_seq=first_seq,
+        prev_hash=prev_hash,
+        expected_head=expected_head,
+        count_if=None if tenant_id is None else is_tenants,
+    )
+    return replace(check, count=counted + check.count)
+
+
 def verify_chain_stats(
     conn: Connection,
     tenant_id: int | None = None,
     *,
     expected_head: tuple[int, str] | None = None,
-    batch: int = _STREAM_BATCH,
 ) -> VerifyStats:
     """verify_chain, timed, with the number of rows read and walks made (see VerifyStats)."""
     started = time.perf_counter()
     read = [0]
-    if tenant_id is None:
-        rows = _chain_rows(conn, after_seq=0, batch=batch, read=read)
-        check = verify_events(rows, expected_head=expected_head)
-        return VerifyStats(check, read[0], 1, time.perf_counter() - started)
-
-    def is_tenants(row: Mapping[str, object]) -> bool:
-        return row["tenant_id"] == tenant_id
-
     counted, segments = 0, 0
     first_seq, prev_hash = 1, GENESIS_HASH
     while True:
         segments += 1
-        rows = _chain_rows(conn, after_seq=first_seq - 1, batch=batch, read=read)
-        check = verify_events(
-            rows,
-            first_seq=first_seq,
-            prev_hash=prev_hash,
+        check = _verify_segment(
+            conn,
+            first_seq,
+            prev_hash,
             expected_head=expected_head,
-            count_if=is_tenants,
+            tenant_id=tenant_id,
+            read=read,
         )
         counted += check.count
-        if check.ok or _concerns_tenant(conn, check, tenant_id):
-            check = replace(check, count=counted)
-            return VerifyStats(check, read[0], segments, time.perf_counter() - started)
-        # Another tenant's problem: go on from where the check says, trusting that row's link.
-        if check.resume_seq is None or check.resume_seq <= first_seq:  # no progress: report it
+        done = tenant_id is None or check.ok or _concerns_tenant(conn, check, tenant_id)
+        # Another tenant's problem: go on from where the check says, trusting that row's link
+        # (unless that makes no progress: then it is reported).
+        if done or check.resume_seq is None or check.resume_seq <= first_seq:
             check = replace(check, count=counted)
             return VerifyStats(check, read[0], segments, time.perf_counter() - started)
         first_seq = check.resume_seq
@@ -291,6 +407,7 @@ __all__ = [
     "VerifyStats",
     "append_event",
     "iter_events",
+    "iter_wire_batches",
     "read_events",
     "utc",
     "verify_chain",
