@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from docanalysis.core.injection import InjectionScore
 from docanalysis.core.types import Completion, GuardVerdict, Message, ModelIdentity
@@ -12,6 +12,17 @@ from docanalysis.core.types import Completion, GuardVerdict, Message, ModelIdent
 class TokenCounter(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` by the serving model's tokenizer (no special tokens added)."""
+        ...
+
+
+@runtime_checkable
+class TokenOffsets(Protocol):
+    """A counter that can also say where each token lies, so one tokenization of a whole
+    document yields the count of every part of it (core/windows.py)."""
+
+    def token_offsets(self, text: str) -> Sequence[tuple[int, int]] | None:
+        """[start, end) character range of each token of `text`, in order, no special tokens;
+        None where this counter cannot tell (no local tokenizer)."""
         ...
 
 

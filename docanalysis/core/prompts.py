@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from docanalysis.core.provisions import render_provisions
+from docanalysis.core.provisions import render_provision, render_provisions
 from docanalysis.core.summaries import (
     REDUCE_SYSTEM,
     REDUCE_TEMPLATE,
@@ -79,6 +79,12 @@ def _fence_safe(rendered: str) -> str:
     for marker in (DOCUMENT_BEGIN, DOCUMENT_END):
         rendered = rendered.replace(marker, marker.replace("<<<", "<< <"))
     return rendered
+
+
+def prompt_provision(text: str, provision: Provision) -> str:
+    """One provision as a window's prompt shows it: rendered, markers defused. A window's
+    document block is these joined (a marker has no newline, so none spans two provisions)."""
+    return _fence_safe(render_provision(text, provision))
 
 
 def window_messages(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 from docanalysis.core.types import ExtractedDocument, Provision
@@ -47,6 +48,9 @@ _LIST_JOINER = re.compile(r"[;,]\s*(?:and|or|and/or)$")
 _CLOSERS = ")\"”'’]"
 _SENTENCE_END = re.compile(r"[.;:?!][\"”’)]*(?=\s+[\"“(]?[A-Z0-9(])")
 _SPACE = re.compile(r"\s+")
+# The same characters as str.isalnum, and a lowercase letter: found by one C-level scan each.
+_ALNUM = re.compile(r"[^\W_]")
+_ASCII_LOWER = re.compile(r"[a-z]")
 _FRAGMENT_WORDS = 6
 
 
@@ -63,10 +67,29 @@ def split_provisions(doc: ExtractedDocument, *, max_chars: int = 2000) -> tuple[
     blocks = _group_lists(text, blocks, max_chars)
     blocks = _merge(text, blocks, _is_fragment, forward=True)
     spans = [piece for block in blocks for piece in _split_long(text, block, max_chars)]
+    page_of = _page_finder(doc)
     return tuple(
-        Provision(number=n, start=s, end=e, page=doc.page_at(s))
+        Provision(number=n, start=s, end=e, page=page_of(s))
         for n, (s, e) in enumerate(spans, start=1)
     )
+
+
+def _page_finder(doc: ExtractedDocument) -> Callable[[int], int]:
+    """doc.page_at, by bisection where the pages are in order and apart (as extraction makes
+    them): page_at scans every page, which made splitting quadratic in the pages."""
+    pages = doc.pages
+    ordered = all(a.end <= b.start for a, b in zip(pages, pages[1:], strict=False))
+    if not ordered:
+        return doc.page_at
+    starts = [page.start for page in pages]
+
+    def page_of(offset: int) -> int:
+        index = bisect_right(starts, offset) - 1
+        if index >= 0 and offset < pages[index].end:
+            return pages[index].number
+        return doc.page_at(offset)  # in no page: page_at's answer for that
+
+    return page_of
 
 
 def _lines(text: str) -> list[tuple[int, int, bool]]:
@@ -111,7 +134,7 @@ def _blocks(text: str) -> list[tuple[int, int]]:
             blocks.append((start, end))
         else:
             blocks[-1] = (blocks[-1][0], end)
-        if any(c.isalnum() for c in line):
+        if _ALNUM.search(line):
             previous = line
     return blocks
 
@@ -132,8 +155,11 @@ def _closes(line: str) -> bool:
 
 
 def _is_caps_heading(line: str) -> bool:
+    # Most lines are prose: one lowercase letter settles it without a pass per character.
+    if len(line) > 100 or _ASCII_LOWER.search(line):
+        return False
     letters = [c for c in line if c.isalpha()]
-    return len(letters) >= 3 and len(line) <= 100 and all(c.isupper() for c in letters)
+    return len(letters) >= 3 and all(c.isupper() for c in letters)
 
 
 def _is_page_noise(block: str) -> bool:

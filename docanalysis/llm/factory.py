@@ -18,6 +18,7 @@ def build_model(settings: Settings) -> LanguageModel:
             tokenizer=settings.tokenizer,
             context_length=settings.model_context or None,
             structured_output=settings.structured_output,
+            token_ids=settings.prompt_token_ids,
         )
     if settings.model_backend == "local":
         from docanalysis.llm.transformers_local import LocalModel

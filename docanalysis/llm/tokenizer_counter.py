@@ -8,7 +8,12 @@ from pathlib import Path
 
 from docanalysis.core.types import Message
 from docanalysis.llm.bundled import CONTEXT_LENGTH
-from docanalysis.llm.transformers_local import count_text_tokens, load_tokenizer, prompt_ids
+from docanalysis.llm.transformers_local import (
+    count_text_tokens,
+    load_tokenizer,
+    prompt_ids,
+    text_token_offsets,
+)
 
 
 class TokenizerCounter:
@@ -19,6 +24,9 @@ class TokenizerCounter:
 
     def count_tokens(self, text: str) -> int:
         return count_text_tokens(load_tokenizer(self.name), text)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        return text_token_offsets(load_tokenizer(self.name), text)
 
     def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(prompt_ids(load_tokenizer(self.name), messages))

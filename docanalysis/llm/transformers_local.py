@@ -154,6 +154,17 @@ def count_text_tokens(tokenizer: Any, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False).input_ids)
 
 
+def text_token_offsets(tokenizer: Any, text: str) -> list[tuple[int, int]] | None:
+    """Character offsets of the tokens of `text` (no special tokens), straight from the fast
+    tokenizer's backend: the transformers call around it costs more than the tokenizing on a
+    short text and copies every id. None for a slow (pure Python) tokenizer."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    offsets: list[tuple[int, int]] = backend.encode(text, add_special_tokens=False).offsets
+    return offsets
+
+
 def prompt_ids(tokenizer: Any, messages: Sequence[Message]) -> list[int]:
     """Token ids of `messages` under the tokenizer's chat template, with the generation prompt."""
     prompt = tokenizer.apply_chat_template(
@@ -182,6 +193,9 @@ class LocalModel:
 
     def count_tokens(self, text: str) -> int:
         return count_text_tokens(self.loaded.tokenizer, text)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]] | None:
+        return text_token_offsets(self.loaded.tokenizer, text)
 
     def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(prompt_ids(self.loaded.tokenizer, messages))

@@ -29,6 +29,7 @@ from docanalysis.core.types import ClauseCategory, Message, Provision
 from docanalysis.llm.convert import export_bundled
 from docanalysis.llm.openai_compat import OpenAICompatModel
 from docanalysis.llm.transformers_local import LocalModel
+from tests.support.bpe import save_bpe
 
 QUESTION = [Message("user", "What is a contract? Answer in one sentence.")]
 CATEGORIES = (
@@ -166,6 +167,107 @@ def test_unknown_context_length_is_an_error() -> None:
     model = mocked(lambda request: httpx.Response(200, json={"data": [{"id": "m"}]}))
     with pytest.raises(DocAnalysisError, match="context length"):
         model.identity  # noqa: B018
+
+
+@pytest.fixture(scope="module")
+def tokenizer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_bpe(tmp_path_factory.mktemp("tokenizer") / "bpe")
+
+
+def recording(owned_by: str | None) -> tuple[list[tuple[str, Any]], Any]:
+    """(requests seen, handler) for a server whose /models says who serves the model."""
+    seen: list[tuple[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((f"{request.method} {request.url.path}", body))
+        usage = {"prompt_tokens": 11, "completion_tokens": 5}
+        if request.url.path == "/v1/models":
+            entry = {"id": "m", "max_model_len": 4096}
+            return httpx.Response(
+                200, json={"data": [entry | ({"owned_by": owned_by} if owned_by else {})]}
+            )
+        if request.url.path == "/v1/completions":
+            return httpx.Response(200, json={"choices": [{"text": "{}"}], "usage": usage})
+        message = {"role": "assistant", "content": "{}"}
+        return httpx.Response(200, json={"choices": [{"message": message}], "usage": usage})
+
+    return seen, handler
+
+
+def test_vllm_gets_the_prompt_as_token_ids(tokenizer_folder: Path) -> None:
+    from tokenizers import Tokenizer
+
+    seen, handler = recording("vllm")
+    model = mocked(handler, tokenizer=str(tokenizer_folder))
+    schema = {"type": "object"}
+
+    completion = model.complete_json(QUESTION, schema, 32)
+
+    # The chat template written out by hand, tokenized by the tokenizers library alone.
+    chat = f"<|im_start|>user\n{QUESTION[0].content}<|im_end|>\n<|im_start|>assistant\n"
+    backend = Tokenizer.from_file(str(tokenizer_folder / "tokenizer.json"))
+    ids = backend.encode(chat, add_special_tokens=False).ids
+    assert ids[0] == backend.token_to_id("<|im_start|>") and len(ids) > 10
+    assert seen == [
+        ("GET /v1/models", None),
+        (
+            "POST /v1/completions",
+            {
+                "model": "m",
+                "prompt": ids,
+                "temperature": 0,
+                "max_tokens": 32,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "window_analysis", "schema": schema, "strict": True},
+                },
+            },
+        ),
+    ]
+    assert (completion.text, completion.usage.prompt_tokens) == ("{}", 11)
+    assert model.count_prompt_tokens(QUESTION) == len(ids)
+    model.complete_text(QUESTION, 8)  # the server was asked who it is once
+    assert [s[0] for s in seen[2:]] == ["POST /v1/completions"]
+    assert seen[2][1] == {"model": "m", "prompt": ids, "temperature": 0, "max_tokens": 8}
+
+
+@pytest.mark.parametrize(
+    ("owned_by", "token_ids", "tokenizer"),
+    [
+        ("huggingface", None, True),  # another server: text
+        (None, None, True),  # a server that does not say
+        ("vllm", False, True),  # ids switched off
+        ("vllm", None, False),  # no local tokenizer: the ids are not known here
+    ],
+)
+def test_other_servers_get_chat_messages(
+    tokenizer_folder: Path, owned_by: str | None, token_ids: bool | None, tokenizer: bool
+) -> None:
+    seen, handler = recording(owned_by)
+    folder = str(tokenizer_folder) if tokenizer else ""
+    model = mocked(handler, tokenizer=folder, token_ids=token_ids)
+
+    model.complete_text(QUESTION, 8)
+
+    assert seen[-1] == (
+        "POST /v1/chat/completions",
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": QUESTION[0].content}],
+            "temperature": 0,
+            "max_tokens": 8,
+        },
+    )
+    asked = owned_by is not None or token_ids is None
+    assert [s[0] for s in seen[:-1]] == (
+        ["GET /v1/models"] if tokenizer and token_ids is None and asked else []
+    )
+
+
+def test_token_ids_need_a_tokenizer() -> None:
+    with pytest.raises(ValueError, match="needs the serving model's tokenizer"):
+        OpenAICompatModel("http://model.test/v1", "m", token_ids=True)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from docanalysis.config import load_settings
-from docanalysis.core.types import ExtractedDocument
+from docanalysis.core.prompts import prompt_provision
+from docanalysis.core.provisions import split_provisions
+from docanalysis.core.types import ExtractedDocument, Page
 from docanalysis.db.audit import read_events, verify_chain
 from docanalysis.db.engine import reading
 from docanalysis.db.tables import analysis_windows, findings
@@ -227,7 +229,10 @@ def test_usage_and_grounding_report_are_recorded(db_url: str, tmp_path: Path) ->
     assert usage["calls"] == windows + 1
     assert usage["prompt_tokens"] == sum(model.count_prompt_tokens(m) for m in model.calls)
     assert usage["completion_tokens"] == 20 * (windows + 1)
-    assert usage["document_tokens"] == model.count_tokens(document_texts_of(rt, document_id))
+    # The document as the model reads it: every provision numbered, each counted once.
+    text = document_texts_of(rt, document_id)
+    numbered = "".join(prompt_provision(text, p) for p in split_provisions(one_page(text)))
+    assert usage["document_tokens"] == model.count_tokens(numbered)
     assert set(usage["seconds"]) == {"extracting", "windowing", "analyzing", "guarding"}
     report = analysis.grounding
     # Each window cites provision 99999, which does not exist: dropped, kept for audit.
@@ -282,6 +287,10 @@ def test_a_plain_text_contract_is_analyzed(db_url: str, tmp_path: Path) -> None:
     assert analysis.document.chars == len(document_texts_of(rt, document_id))
     for clause in analysis.clauses:
         assert clause.text in text
+
+
+def one_page(text: str) -> ExtractedDocument:
+    return ExtractedDocument("0" * 64, text, (Page(1, 0, len(text)),))
 
 
 def document_texts_of(rt: Runtime, document_id: int) -> str:

@@ -53,3 +53,16 @@ def test_readme_lists_every_setting_and_no_other() -> None:
     readme = (REPO / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
     assert read == documented
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, None), ("auto", None), ("ON", True), ("off", False)]
+)
+def test_prompt_token_ids_is_auto_on_or_off(value: str | None, expected: bool | None) -> None:
+    env = {} if value is None else {"DOCANALYSIS_PROMPT_TOKEN_IDS": value}
+    assert load_settings(env).prompt_token_ids is expected
+
+
+def test_prompt_token_ids_refuses_other_words() -> None:
+    with pytest.raises(ValueError, match="DOCANALYSIS_PROMPT_TOKEN_IDS must be auto, on or off"):
+        load_settings({"DOCANALYSIS_PROMPT_TOKEN_IDS": "yes"})

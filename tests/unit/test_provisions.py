@@ -243,3 +243,27 @@ def test_the_agreement_opening_does_not_swallow_the_first_sections() -> None:
         "1. Term. One year.",
         "2. Fees. None.",
     ]
+
+
+def test_pages_are_those_page_at_gives_whatever_the_page_table() -> None:
+    text = "1. Term. One year.\n\n2. Fees. None.\n\n3. Law. New York.\n\n4. Notices. By mail."
+    starts = [text.index(f"{n}. ") for n in (1, 2, 3, 4)]
+    tables = {
+        "in order": (Page(1, 0, starts[2]), Page(2, starts[2], len(text))),
+        "a gap": (Page(1, 0, starts[1]), Page(2, starts[3], len(text))),
+        "out of order": (Page(2, starts[2], len(text)), Page(1, 0, starts[2])),
+        "overlapping": (Page(1, 0, starts[3]), Page(2, starts[1], len(text))),
+    }
+    pages = {}
+    for name, table in tables.items():
+        doc = ExtractedDocument(sha256="0" * 64, text=text, pages=table)
+        provisions = split_provisions(doc)
+        assert [p.start for p in provisions] == starts
+        assert [p.page for p in provisions] == [doc.page_at(p.start) for p in provisions]
+        pages[name] = [p.page for p in provisions]
+    assert pages == {
+        "in order": [1, 1, 2, 2],
+        "a gap": [1, 2, 2, 2],  # in no page: the last page, as page_at says
+        "out of order": [1, 1, 2, 2],
+        "overlapping": [1, 1, 1, 2],
+    }

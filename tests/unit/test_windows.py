@@ -1,11 +1,14 @@
-"""plan_windows with a fake token counter (one token per whitespace-separated word)."""
+"""plan_windows with fake token counters (one token per whitespace-separated word)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from docanalysis.core.provisions import render_provision
 from docanalysis.core.types import Provision, Window
-from docanalysis.core.windows import plan_windows
+from docanalysis.core.windows import costs_from_offsets, plan_windows, provision_costs
 
 
 class WordCounter:
@@ -86,3 +89,47 @@ def test_planning_is_linear_in_the_number_of_provisions() -> None:
     # 50 provisions of 2 tokens per window; each next window adds 49: 1 + ceil(19950 / 49)
     assert len(windows) == 409
     assert windows[-1].last == 20_000
+
+
+class OffsetWordCounter(WordCounter):
+    """A word per token, with offsets: the whole document is tokenized once."""
+
+    def __init__(self, *, merge_seams: bool = False) -> None:
+        super().__init__()
+        self.offset_calls = 0
+        self.merge_seams = merge_seams
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        self.offset_calls += 1
+        # merge_seams: a newline joins the words around it, as a tokenizer merging across a
+        # provision's end would.
+        pattern = r"\S+\n\S+|\S+" if self.merge_seams else r"\S+"
+        return [m.span() for m in re.finditer(pattern, text)]
+
+
+def test_with_offsets_the_document_is_tokenized_once() -> None:
+    counter = OffsetWordCounter()
+
+    windows = plan_windows(TEXT, PROVISIONS, counter, 8)
+
+    assert windows == plan_windows(TEXT, PROVISIONS, WordCounter(), 8)
+    assert (counter.offset_calls, counter.calls) == (1, 0)
+
+
+def test_a_token_across_a_seam_falls_back_to_counting_each_provision() -> None:
+    counter = OffsetWordCounter(merge_seams=True)
+
+    costs, once = provision_costs([render_provision(TEXT, p) for p in PROVISIONS], counter)
+
+    assert (costs, once) == ([4, 3, 5, 2, 4], False)
+    assert (counter.offset_calls, counter.calls) == (1, 5)
+
+
+def test_costs_from_offsets() -> None:
+    pieces = ["[1] a b\n", "[2] c\n", "[3] d e f\n"]  # seams at 8 and 14
+    offsets = [m.span() for m in re.finditer(r"\S+|\n", "".join(pieces))]
+
+    assert costs_from_offsets(pieces, offsets) == [4, 3, 5]
+    assert costs_from_offsets(pieces, [(0, 4), (4, 9), (9, 24)]) is None  # 4-9 crosses 8
+    assert costs_from_offsets(pieces, [(0, 3), (5, 6), (4, 5)]) is None  # backwards
+    assert costs_from_offsets(["[1] a\n"], []) == [0]
