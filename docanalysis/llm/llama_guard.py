@@ -70,15 +70,20 @@ class LlamaGuard:
         model: str = config.BUNDLED_MODEL,
         placement: Placement = ON_CPU,
         batch_size: int = 8,
+        prefix_cache: bool = True,
     ) -> None:
         self.policy = policy
         self.model_name = model
         self.placement = placement
         self.batch_size = max(1, batch_size)
+        # Off only to measure or check the cache against whole prompts: verdicts are the same.
+        self.prefix_cache = prefix_cache
         self._prefixes: dict[str, Prefix | None] = {}
 
     def prefix(self, loaded: LoadedModel) -> Prefix | None:
         """The cache of the task and policy tokens all prompts share, computed once."""
+        if not self.prefix_cache:
+            return None
         key = f"{loaded.identity.id}@{loaded.identity.revision}"
         if key not in self._prefixes:
             ids = _shared_ids(loaded.tokenizer, self.policy)

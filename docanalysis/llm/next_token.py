@@ -53,12 +53,19 @@ def _after_prefix(model: Any, prefix: Prefix, suffixes: list[list[int]]) -> Any:
     input_ids = torch.zeros((len(suffixes), width), dtype=torch.long)
     for row, ids in enumerate(suffixes):
         input_ids[row, : len(ids)] = torch.tensor(ids)
+    # Scores over the vocabulary only at the positions some row ends at, not at every token:
+    # the whole width would take a batch's peak memory from about 1.4 to 1.8 GB here.
+    ends = sorted({len(ids) - 1 for ids in suffixes})
+    device = _device(model)
     with torch.inference_mode():
         out = model(
-            input_ids=input_ids.to(_device(model)), use_cache=True, **{_cache_arg(model): cache}
+            input_ids=input_ids.to(device),
+            use_cache=True,
+            logits_to_keep=torch.tensor(ends, device=device),
+            **{_cache_arg(model): cache},
         )
-    last = torch.tensor([len(ids) - 1 for ids in suffixes], device=out.logits.device)
-    return out.logits[torch.arange(len(suffixes), device=out.logits.device), last]
+    column = torch.tensor([ends.index(len(ids) - 1) for ids in suffixes], device=out.logits.device)
+    return out.logits[torch.arange(len(suffixes), device=out.logits.device), column]
 
 
 def _left_padded(model: Any, batch: list[list[int]]) -> Any:
@@ -79,6 +86,7 @@ def _left_padded(model: Any, batch: list[list[int]]) -> Any:
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),
             position_ids=positions.to(device),
+            logits_to_keep=1,  # every row ends in the last column
         )
     return out.logits[:, -1, :]
 
