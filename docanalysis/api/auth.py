@@ -11,8 +11,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from docanalysis.db.tenancy import set_scope
-from docanalysis.services.apikeys import ApiPrincipal, authenticate, key_tenants
+from docanalysis.services.apikeys import ApiPrincipal, authenticate_request
 from docanalysis.web.views.common import runtime
 
 
@@ -35,10 +34,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "send the API key as: Authorization: Bearer <key>"
             )
-        rt = runtime()
-        # The key's row is read in its tenant's scope (row-level security), found by prefix.
-        set_scope(key_tenants(rt, header[1]))
-        principal = authenticate(rt, header[1])
+        # The key's row is read in its tenant's scope (row-level security), found by prefix;
+        # the request goes on in that scope.
+        principal = authenticate_request(runtime(), header[1])
         if principal is None:  # malformed, unknown, revoked, expired: told apart nowhere
             raise exceptions.AuthenticationFailed("the API key is not valid")
         return ApiCaller(principal), principal

@@ -7,7 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from docanalysis.db import tenancy
 from docanalysis.db.tables import (
@@ -297,7 +308,12 @@ def save_window_output(conn: Connection, window_id: int, **values: Any) -> None:
 
 
 def findings_of(conn: Connection, run_id: int) -> Sequence[Record]:
-    query = (
+    return conn.execute(findings_query(run_id)).all()
+
+
+def findings_query(run_id: int) -> Select[Any]:
+    """The run's findings in order, each with its guard verdict's columns."""
+    return (
         select(
             findings,
             guard_verdicts.c.verdict,
@@ -311,7 +327,6 @@ def findings_of(conn: Connection, run_id: int) -> Sequence[Record]:
         .where(findings.c.run_id == run_id)
         .order_by(findings.c.ordinal)
     )
-    return conn.execute(query).all()
 
 
 def add_findings(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

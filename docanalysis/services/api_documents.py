@@ -43,10 +43,11 @@ class ApiUpload:
     external_version: str | None = None
     idempotency_key: str | None = None
 
-    def request_sha256(self) -> str:
-        """What makes two requests the same: the bytes and every field."""
+    def request_sha256(self, file_sha256: str | None = None) -> str:
+        """What makes two requests the same: the bytes and every field. `file_sha256`: the
+        bytes' digest, when the caller has it (hashing a large file again is not free)."""
         fields = {k: v for k, v in self.__dict__.items() if k not in ("data", "idempotency_key")}
-        fields["sha256"] = hashlib.sha256(self.data).hexdigest()
+        fields["sha256"] = file_sha256 or hashlib.sha256(self.data).hexdigest()
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -62,18 +63,27 @@ def submit(rt: Runtime, principal: ApiPrincipal, actor: Actor, upload: ApiUpload
     after the commit when it is new."""
     _check_external(upload)
     name, media_type = validate_upload(upload.filename, upload.data, rt.settings.max_upload_bytes)
-    file = Upload(name, media_type, upload.data, hashlib.sha256(upload.data).hexdigest())
-    for attempt in range(MAX_RETRIES):
-        try:
-            with transaction(rt.engine) as conn:
-                result = _submit_once(conn, rt, principal, actor, upload, file)
-            break
-        except IntegrityError:  # a concurrent twin committed first: read its answer next time
-            if attempt == MAX_RETRIES - 1:
-                raise
+    sha256 = hashlib.sha256(upload.data).hexdigest()  # the one hash of the bytes
+    # Written and fsynced before the transaction, so no lock waits on the disk (blobs.py).
+    with rt.blobs.staging(upload.data, sha256) as staged:
+        file = Upload(name, media_type, upload.data, sha256, staged=staged)
+        result = _submit_retrying(rt, principal, actor, upload, file)
     if result.created:
         rt.queue.enqueue_run(result.run_id)
     return result
+
+
+def _submit_retrying(
+    rt: Runtime, principal: ApiPrincipal, actor: Actor, upload: ApiUpload, file: Upload
+) -> ApiSubmitted:
+    for attempt in range(MAX_RETRIES):
+        try:
+            with transaction(rt.engine) as conn:
+                return _submit_once(conn, rt, principal, actor, upload, file)
+        except IntegrityError:  # a concurrent twin committed first: read its answer next time
+            if attempt == MAX_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _check_external(upload: ApiUpload) -> None:
@@ -95,7 +105,7 @@ def _submit_once(
     upload: ApiUpload,
     file: Upload,
 ) -> ApiSubmitted:
-    request_sha256 = upload.request_sha256()
+    request_sha256 = upload.request_sha256(file.sha256)
     _lock(conn, principal, upload)
     earlier = _by_idempotency_key(conn, principal, upload, request_sha256)
     if earlier is None:
@@ -205,11 +215,11 @@ def _matter(conn: Connection, principal: ApiPrincipal, actor: Actor, ref: str) -
         if found is None or int(found.tenant_id) != principal.tenant_id:
             found = None
     else:
-        query = select(matters.c.id).where(
+        # The row create_document needs, found by reference in one round trip.
+        query = select(matters.c.id, matters.c.name, matters.c.tenant_id).where(
             matters.c.tenant_id == principal.tenant_id, matters.c.external_ref == ref
         )
-        matter_id = conn.execute(query).scalar()
-        found = None if matter_id is None else repo.matter(conn, int(matter_id))
+        found = conn.execute(query).first()
         if found is None and principal.matter_ids is None:
             found = _create_matter(conn, principal, actor, ref)
     if found is None or not principal.may_use(int(found.id)):

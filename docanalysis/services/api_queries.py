@@ -40,7 +40,10 @@ class DocumentFilter:
 
 
 def scoped_document(conn: Connection, principal: ApiPrincipal, document_id: int) -> repo.Record:
-    doc = repo.document(conn, document_id)
+    return _in_scope(principal, repo.document(conn, document_id))
+
+
+def _in_scope(principal: ApiPrincipal, doc: repo.Record | None) -> repo.Record:
     if (
         doc is None
         or doc.purged_at is not None
@@ -51,18 +54,22 @@ def scoped_document(conn: Connection, principal: ApiPrincipal, document_id: int)
     return doc
 
 
-def _api_document(conn: Connection, doc: repo.Record) -> ApiDocument:
-    return ApiDocument(
-        queries.document_view(conn, doc),
-        doc.external_system,
-        doc.external_id,
-        doc.external_version,
-    )
+def _scoped_with_run(
+    conn: Connection, principal: ApiPrincipal, document_id: int
+) -> tuple[repo.Record, Any]:
+    """The document in scope and its latest run, read together (one round trip)."""
+    doc, run = queries.document_with_run(conn, document_id)
+    return _in_scope(principal, doc), run
+
+
+def _api_document(doc: repo.Record, view: DocumentView) -> ApiDocument:
+    return ApiDocument(view, doc.external_system, doc.external_id, doc.external_version)
 
 
 def document(rt: Runtime, principal: ApiPrincipal, document_id: int) -> ApiDocument:
     with reading(rt.engine) as conn:
-        return _api_document(conn, scoped_document(conn, principal, document_id))
+        doc, run = _scoped_with_run(conn, principal, document_id)
+    return _api_document(doc, queries.view_of(doc, run))
 
 
 def run(rt: Runtime, principal: ApiPrincipal, run_id: int) -> tuple[int, RunStatus]:
@@ -79,9 +86,11 @@ def run(rt: Runtime, principal: ApiPrincipal, run_id: int) -> tuple[int, RunStat
 
 
 def results(rt: Runtime, principal: ApiPrincipal, document_id: int) -> DocumentAnalysis:
-    with reading(rt.engine) as conn:
-        scoped_document(conn, principal, document_id)
-    return queries.document_analysis(rt, None, document_id)
+    with reading(rt.engine) as conn:  # one connection: the scope check and the reads
+        doc, run = _scoped_with_run(conn, principal, document_id)
+        if run is None:
+            raise NotFound("no analysis for this document")
+        return queries.analysis_of(conn, doc, rt.category_names, run)
 
 
 def list_documents(
@@ -95,7 +104,9 @@ def list_documents(
         query = query.where(documents.c.id < cursor)
     with reading(rt.engine) as conn:
         rows = list(conn.execute(query))
-        page = [_api_document(conn, row) for row in rows[:limit]]
+        shown = rows[:limit]
+        views = queries.document_views(conn, shown)
+        page = [_api_document(row, view) for row, view in zip(shown, views, strict=True)]
     following = page[-1].view.id if len(rows) > limit else None
     return page, following
 

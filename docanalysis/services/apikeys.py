@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from docanalysis.db import repositories as repo
 from docanalysis.db import tenancy
@@ -167,32 +167,61 @@ def revoke_key(rt: Runtime, actor: Actor, prefix: str, tenant_id: int | None = N
         )
 
 
-def key_tenants(rt: Runtime, presented: str) -> frozenset[int]:
-    """The scope to authenticate a presented key in: the tenant of its prefix's key, if any
-    (PostgreSQL's row-level security; nothing on SQLite, which needs none)."""
-    match = KEY_PATTERN.fullmatch(presented)
-    tenant = None if match is None else tenancy.tenant_of(rt.engine, "api_key", match[1])
-    return frozenset() if tenant is None else frozenset({tenant})
-
-
 def authenticate(rt: Runtime, presented: str, at: datetime | None = None) -> ApiPrincipal | None:
     """The key's principal, or None for a malformed, unknown, revoked or expired key (the
-    caller answers all of them alike)."""
+    caller answers all of them alike). On PostgreSQL the caller's scope must hold the key's
+    tenant (row-level security); authenticate_request sets it."""
     match = KEY_PATTERN.fullmatch(presented)
     if match is None:
         return None
     with reading(rt.engine) as conn:
-        found = conn.execute(select(api_keys).where(api_keys.c.prefix == match[1])).first()
-        if found is None or not hmac.compare_digest(found.key_sha256, _sha256(presented)):
-            return None
-        if found.revoked_at is not None:
-            return None
-        if found.expires_at is not None and utc(found.expires_at) <= (at or repo.now()):
-            return None
-        scoped = conn.execute(
-            select(api_key_matters.c.matter_id).where(api_key_matters.c.api_key_id == found.id)
-        ).scalars()
-        matter_ids = frozenset(int(m) for m in scoped)
+        return _principal(conn, presented, match[1], at)
+
+
+def authenticate_request(
+    rt: Runtime, presented: str, at: datetime | None = None
+) -> ApiPrincipal | None:
+    """authenticate, with the scope of the rest of the unit of work (a request) widened to the
+    key's tenant, found by its prefix first: row-level security hides the key's row until its
+    tenant is in scope. One connection for both, not one each: every API request pays this."""
+    match = KEY_PATTERN.fullmatch(presented)
+    if match is None:
+        return None
+    with reading(rt.engine) as conn:
+        tenant = _tenant_of_prefix(conn, match[1])
+        if tenant is not None:
+            tenancy.widen(conn, tenant)
+        return _principal(conn, presented, match[1], at)
+
+
+def _tenant_of_prefix(conn: Connection, prefix: str) -> int | None:
+    """The tenant of the key with this prefix, through the lookup that bypasses row-level
+    security (it returns an id only); None if there is none, and on SQLite, which needs none."""
+    if conn.dialect.name != "postgresql":
+        return None
+    lookup = text(f"SELECT {tenancy.LOOKUPS['api_key']}(:prefix)")
+    found = conn.execute(lookup, {"prefix": prefix}).scalar()
+    return None if found is None else int(found)
+
+
+def _principal(
+    conn: Connection, presented: str, prefix: str, at: datetime | None
+) -> ApiPrincipal | None:
+    # The key and its matters in one query: one row per matter, or one with none.
+    query = (
+        select(api_keys, api_key_matters.c.matter_id)
+        .outerjoin(api_key_matters, api_key_matters.c.api_key_id == api_keys.c.id)
+        .where(api_keys.c.prefix == prefix)
+    )
+    rows = conn.execute(query).all()
+    found = rows[0] if rows else None
+    if found is None or not hmac.compare_digest(found.key_sha256, _sha256(presented)):
+        return None
+    if found.revoked_at is not None:
+        return None
+    if found.expires_at is not None and utc(found.expires_at) <= (at or repo.now()):
+        return None
+    matter_ids = frozenset(int(r.matter_id) for r in rows if r.matter_id is not None)
     return ApiPrincipal(int(found.id), found.prefix, int(found.tenant_id), matter_ids or None)
 
 

@@ -9,11 +9,11 @@ quotes. Each decision is audited in its own transaction, with hashes instead of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, and_, func, insert, select
 
 from docanalysis.db import repositories as repo
 from docanalysis.db.audit import utc
@@ -169,20 +169,31 @@ def _changes(finding: repo.Record, row: Mapping[str, Any]) -> list[str]:
     return changed
 
 
-def latest_reviews(
-    conn: Connection, finding_ids: Iterable[int], categories: Mapping[str, str]
-) -> dict[int, ReviewView]:
-    """The latest review of each of these findings that has one."""
-    ids = list(finding_ids)
-    if not ids:
-        return {}
+# The latest review's columns beside a finding's, prefixed: read in the findings' query.
+REVIEW_PREFIX = "review__"
+_newest = finding_reviews.alias("newest_review")
+
+
+def with_latest_review(query: Select[Any]) -> Select[Any]:
+    """`query` (over findings) with each finding's latest review's columns, prefixed
+    REVIEW_PREFIX (NULL where there is none): the reviews come in the same round trip."""
     newest = (
-        select(func.max(finding_reviews.c.id))
-        .where(finding_reviews.c.finding_id.in_(ids))
-        .group_by(finding_reviews.c.finding_id)
+        select(func.max(_newest.c.id))
+        .where(_newest.c.finding_id == findings.c.id)
+        .correlate(findings)
+        .scalar_subquery()
     )
-    rows = conn.execute(select(finding_reviews).where(finding_reviews.c.id.in_(newest)))
-    return {int(r.finding_id): review_view(dict(r._mapping), categories) for r in rows}
+    columns = [c.label(REVIEW_PREFIX + c.name) for c in finding_reviews.c]
+    # The finding_id condition lets the planner reach a finding's reviews by their index
+    # (without it, PostgreSQL hashes the whole table to match the newest id).
+    latest = and_(finding_reviews.c.finding_id == findings.c.id, finding_reviews.c.id == newest)
+    return query.add_columns(*columns).outerjoin_from(findings, finding_reviews, latest)
+
+
+def latest_review_of(row: Any, categories: Mapping[str, str]) -> ReviewView | None:
+    """The review a row read through with_latest_review carries, if any."""
+    values = {c.name: row._mapping[REVIEW_PREFIX + c.name] for c in finding_reviews.c}
+    return None if values["id"] is None else review_view(values, categories)
 
 
 def review_view(row: Mapping[str, Any], categories: Mapping[str, str]) -> ReviewView:

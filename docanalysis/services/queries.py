@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
 from docanalysis.db.repositories import Record
-from docanalysis.db.tables import FINAL_STATES
-from docanalysis.services.corrections import latest_reviews
+from docanalysis.db.tables import FINAL_STATES, analysis_runs, documents
+from docanalysis.services.corrections import latest_review_of, with_latest_review
 from docanalysis.services.errors import NotFound
 from docanalysis.services.runtime import Runtime
 from docanalysis.services.views import (
@@ -63,7 +65,58 @@ def run_status(run: Record) -> RunStatus:
 
 
 def document_view(conn: Connection, doc: Record) -> DocumentView:
-    run = repo.latest_run(conn, int(doc.id))
+    return view_of(doc, repo.latest_run(conn, int(doc.id)))
+
+
+def document_views(conn: Connection, docs: Sequence[Record]) -> list[DocumentView]:
+    """The views of many documents, their latest runs read in one query (not one each)."""
+    runs = latest_runs(conn, [int(d.id) for d in docs])
+    return [view_of(d, runs.get(int(d.id))) for d in docs]
+
+
+def latest_runs(conn: Connection, document_ids: Sequence[int]) -> dict[int, Record]:
+    """Each document's latest run, by document id."""
+    if not document_ids:
+        return {}
+    newest = (
+        select(func.max(analysis_runs.c.id))
+        .where(analysis_runs.c.document_id.in_(document_ids))
+        .group_by(analysis_runs.c.document_id)
+    )
+    rows = conn.execute(select(analysis_runs).where(analysis_runs.c.id.in_(newest)))
+    return {int(r.document_id): r for r in rows}
+
+
+# The latest run's columns beside a document's, prefixed: one query reads both.
+_RUN_PREFIX = "run__"
+_newest = analysis_runs.alias("newest")
+_LATEST_RUN = (
+    select(func.max(_newest.c.id))
+    .where(_newest.c.document_id == documents.c.id)
+    .correlate(documents)
+    .scalar_subquery()
+)
+
+
+def document_with_run(conn: Connection, document_id: int) -> tuple[Record | None, Any]:
+    """(the document, its latest run) in one round trip; (None, None) if there is no such
+    document, (the document, None) if it has no run. The run has a run row's attributes."""
+    columns = [c.label(_RUN_PREFIX + c.name) for c in analysis_runs.c]
+    query = (
+        select(documents, *columns)
+        .select_from(documents)
+        .outerjoin(analysis_runs, analysis_runs.c.id == _LATEST_RUN)
+        .where(documents.c.id == document_id)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None, None
+    run = {c.name: row._mapping[_RUN_PREFIX + c.name] for c in analysis_runs.c}
+    return row, None if run["id"] is None else SimpleNamespace(**run)
+
+
+def view_of(doc: Record, run: Record | None) -> DocumentView:
+    """The document as shown, with the state of `run`, its latest."""
     if run is None:  # every document is created with its run; absent only if rows were removed
         raise NotFound("no analysis for this document")
     return DocumentView(
@@ -95,7 +148,7 @@ def documents_in_matter(rt: Runtime, user_id: int, matter_id: int) -> list[Docum
     with reading(rt.engine) as conn:
         if not repo.is_member(conn, matter_id, user_id):
             raise NotFound("no such matter")
-        return [document_view(conn, d) for d in repo.documents_of_matter(conn, matter_id)]
+        return document_views(conn, repo.documents_of_matter(conn, matter_id))
 
 
 def document_status(rt: Runtime, user_id: int | None, document_id: int) -> RunStatus:
@@ -141,16 +194,29 @@ def _finding_view(row: Record, names: dict[str, str]) -> FindingView:
     )
 
 
+def _reviewed_view(row: Record, names: dict[str, str]) -> FindingView:
+    view = _finding_view(row, names)
+    if view.kind != "clause":
+        return view  # reviewers decide on clauses only
+    return replace(view, review=latest_review_of(row, names))
+
+
 def document_analysis(rt: Runtime, user_id: int | None, document_id: int) -> DocumentAnalysis:
     with reading(rt.engine) as conn:
-        doc = visible_document(conn, user_id, document_id)
-        view = document_view(conn, doc)
-        run = repo.run(conn, view.status.run_id)
-        assert run is not None
-        names = rt.category_names
-        rows = [_finding_view(r, names) for r in repo.findings_of(conn, int(run.id))]
-        reviews = latest_reviews(conn, (f.id for f in rows if f.kind == "clause"), names)
-    rows = [replace(f, review=reviews.get(f.id)) for f in rows]
+        return analysis_of(conn, visible_document(conn, user_id, document_id), rt.category_names)
+
+
+def analysis_of(
+    conn: Connection, doc: Record, names: dict[str, str], run: Any = None
+) -> DocumentAnalysis:
+    """The results of a document the caller may see, from its latest run (`run`, if the
+    caller has read it: see document_with_run): the run's findings with their verdicts and
+    the clauses' latest reviews, in one query whatever their number."""
+    run = run or repo.latest_run(conn, int(doc.id))
+    view = view_of(doc, run)
+    assert run is not None
+    query = with_latest_review(repo.findings_query(int(run.id)))
+    rows = [_reviewed_view(r, names) for r in conn.execute(query)]
     summaries = [f for f in rows if f.kind == "summary"]
     return DocumentAnalysis(
         document=view,

@@ -14,6 +14,7 @@ from docanalysis.core.decrypt import DecryptionError, decrypt_pdf, needs_passwor
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import transaction
 from docanalysis.services.audit import record
+from docanalysis.services.blobs import Staged
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.members import require
 from docanalysis.services.runtime import Runtime
@@ -119,7 +120,8 @@ def submit_document(
     name, media_type = validate_upload(filename, data, rt.settings.max_upload_bytes)
     data, decrypted = unlock(name, media_type, data, password, ask_password=ask_password)
     sha256 = hashlib.sha256(data).hexdigest()
-    with transaction(rt.engine) as conn:
+    # Written and fsynced before the transaction, so no lock waits on the disk (blobs.py).
+    with rt.blobs.staging(data, sha256) as staged, transaction(rt.engine) as conn:
         found = repo.matter(conn, matter_id)
         if found is None:
             raise NotFound("no such matter")
@@ -129,9 +131,8 @@ def submit_document(
             existing = repo.document_with_file(conn, matter_id, sha256)
             if existing is not None:
                 raise AlreadyInMatter(f"{name} is already in this matter", existing)
-        submitted = create_document(
-            conn, rt, actor, found, Upload(name, media_type, data, sha256, decrypted)
-        )
+        upload = Upload(name, media_type, data, sha256, decrypted, staged)
+        submitted = create_document(conn, rt, actor, found, upload)
     rt.queue.enqueue_run(submitted.run_id)  # after commit: the worker must find the rows
     return submitted
 
@@ -159,13 +160,15 @@ def unlock(
 @dataclass(frozen=True)
 class Upload:
     """A validated file: its cleaned name, media type, bytes and their sha256; `decrypted`: the
-    bytes are a copy of a password-protected PDF without its password."""
+    bytes are a copy of a password-protected PDF without its password; `staged`: the bytes
+    already written to disk by BlobStore.staging (None: create_document writes them)."""
 
     name: str
     media_type: str
     data: bytes
     sha256: str
     decrypted: bool = False
+    staged: Staged | None = None
 
 
 def create_document(
@@ -182,7 +185,10 @@ def create_document(
     # Stored under the file's lock, before the commit (a committed row always has its bytes):
     # a delete of the last other document with this file cannot remove it in between.
     repo.lock_blob(conn, upload.sha256)
-    rt.blobs.put(upload.data)
+    if upload.staged is not None:
+        rt.blobs.publish(upload.staged)
+    else:
+        rt.blobs.put(upload.data, upload.sha256)
     tenant_id, matter_id = int(matter.tenant_id), int(matter.id)
     document_id = repo.create_document(
         conn,
