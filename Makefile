@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast lint browser scorer
+.PHONY: install run test test-fast lint browser scorer bench
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ test: install browser
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
+
+# Every benchmark and one table of figures, references, ratios and goals (bench/README.md):
+# under 15 minutes on a 2-core machine. Needs PostgreSQL, like the tests.
+bench: install
+	$(PY) bench/run_all.py
 
 lint: install
 	$(VENV)/bin/ruff check .
