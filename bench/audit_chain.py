@@ -31,9 +31,7 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scratch_db import scratch_database  # noqa: E402
 from table import Row, format_table, write_rows  # noqa: E402
 
 from docanalysis.core.audit_chain import (  # noqa: E402
@@ -63,7 +62,6 @@ from docanalysis.db.audit import (  # noqa: E402
     verify_chain_stats,
 )
 from docanalysis.db.engine import make_engine, reading, transaction  # noqa: E402
-from docanalysis.db.migrate import upgrade_database  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TENANTS = 5
@@ -73,21 +71,6 @@ COLUMNS = (
     "seq, occurred_at, actor_id, actor, tenant_id, matter_id, action, subject, details, "
     "outcome, request_id, client_address, prev_hash, hash"
 )
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new migrated database, dropped afterwards (connections still open are ended)."""
-    name = f"docaudit_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        upgrade_database(url)
-        yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def with_synchronous_commit(url: str, setting: str) -> str:
@@ -383,7 +366,7 @@ def main() -> None:
         print("DATABASE_URL is set: the events written stay in its audit trail for good")
         rows = run(url, args)
     else:
-        with scratch_database(args.admin_url) as scratch:
+        with scratch_database(args.admin_url, prefix="audit") as scratch:
             rows = run(scratch, args)
     print(format_table(rows))
     if args.json:
