@@ -26,6 +26,7 @@ from bench.table import Row, format_table, read_rows, write_rows  # noqa: E402
 BENCH = Path(__file__).resolve().parent
 # name: seconds it may take on the 2-core development machine (its default run, and a margin)
 SUITE = {
+    "extraction": 240,
     "windowing": 180,
     "pipeline_cpu": 240,
     "api_upload": 180,

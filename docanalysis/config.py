@@ -58,6 +58,9 @@ class Settings:
     extract_cpu_s: int
     extract_memory_mb: int
     extract_max_pages: int
+    # Child processes that read one PDF's pages side by side, each under the limits above
+    # (its own CPU seconds and memory); 1: one child reads every page.
+    extract_processes: int
     audit_key: Path  # the Ed25519 key that signs audit checkpoints and exports (not in the DB)
     # How often the workers' scheduler signs a checkpoint and runs the retention purge: the
     # first bounds how many recent events a rewrite of the chain could change undetected.
@@ -98,6 +101,13 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must lie between 0 and 1, got {value}")
     return value
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or taskset's share, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):  # not on macOS
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _rate(value: str) -> str:
@@ -160,6 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         extract_cpu_s=_int(env, "DOCANALYSIS_EXTRACT_CPU_S", extract_timeout_s),
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
+        extract_processes=max(1, _int(env, "DOCANALYSIS_EXTRACT_PROCESSES", _usable_cpus())),
         audit_key=Path(env.get("DOCANALYSIS_AUDIT_KEY") or data_dir / "audit_signing_key.pem"),
         checkpoint_interval_s=max(60, _int(env, "DOCANALYSIS_CHECKPOINT_INTERVAL_S", 3600)),
         retention_interval_s=max(60, _int(env, "DOCANALYSIS_RETENTION_INTERVAL_S", 3600)),

@@ -4,11 +4,12 @@ A hostile PDF can make pypdf loop or allocate without bound (pdfjs/bug1978317.pd
 ~430 MB for one page). Only a separate process can be stopped safely, so the parent never
 parses untrusted bytes itself.
 
-The child is a fresh interpreter (`python -m docanalysis.sandbox`), never a fork: workers carry
-torch and its threads, and forking a threaded process is unsafe. For the same reason the
-limits are set by the child on itself, first thing, instead of through `preexec_fn` (which
-forces a fork of the parent and is not thread-safe): no untrusted byte is parsed before they
-apply.
+The child is a fresh interpreter (`python -m docanalysis.sandbox`), never a fork of the worker:
+workers carry torch and its threads, and forking a threaded process is unsafe. (Where several
+children share a PDF's pages, sandbox_parts.py forks them from a fresh interpreter of its
+own.) For the same reason the limits are set by the child on itself, first thing, instead of
+through `preexec_fn` (which forces a fork of the parent and is not thread-safe): no untrusted
+byte is parsed before they apply.
 
 Every way the child can end is one outcome (`outcome`): a document, a named failure it
 reported itself, or a failure the parent reads from how it died: the wall clock (timeout), a
@@ -25,11 +26,20 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from docanalysis.core.errors import ExtractionError
-from docanalysis.core.extraction import extract_pdf, malformed_reason
+from docanalysis.core.extraction import (
+    PageFailure,
+    PageRead,
+    extract_pdf,
+    malformed_reason,
+    open_pdf,
+    read_pages,
+)
+from docanalysis.core.hidden_text import HiddenText, PageText
 from docanalysis.core.types import ExtractedDocument, Page
 
 if TYPE_CHECKING:
@@ -39,6 +49,7 @@ if TYPE_CHECKING:
 _EXIT_OUT_OF_MEMORY = 3
 _MIB = 1024 * 1024
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +89,7 @@ def extract_with_settings(settings: Settings, data: bytes) -> ExtractedDocument:
         max_pages=settings.extract_max_pages,
         max_bytes=settings.max_upload_bytes,
         include_hidden=settings.include_hidden_text,
+        processes=settings.extract_processes,
     )
 
 
@@ -90,11 +102,14 @@ def extract_in_sandbox(
     include_hidden: bool = False,
     cpu_s: int | None = None,
     max_bytes: int | None = None,
+    processes: int = 1,
 ) -> ExtractedDocument:
     """extract_pdf in a limited child. Raises ExtractionError with a user-facing reason and a
     stable code. `timeout_s` is wall-clock time, `cpu_s` the child's CPU time (default: the
     same), `memory_mb` its address space; `max_bytes` refuses a larger file without starting
-    a child. Text a reader cannot see is left out unless `include_hidden` (see extract_pdf)."""
+    a child. Text a reader cannot see is left out unless `include_hidden` (see extract_pdf).
+    With `processes` above 1, that many children share the pages out (sandbox_parts.py),
+    each under the same limits, all under the one wall clock."""
     if max_bytes is not None and len(data) > max_bytes:
         raise ExtractionError(too_large_reason(max_bytes), code="too_large")
     cpu = cpu_s or timeout_s
@@ -108,16 +123,29 @@ def extract_in_sandbox(
     ]
     if include_hidden:
         command.append("--include-hidden")
+    if processes > 1:
+        from docanalysis.sandbox_parts import Limits, extract_in_parts
+
+        limits = Limits(timeout_s=timeout_s, cpu_s=cpu, memory_mb=memory_mb)
+        return extract_in_parts(data, command[3:], processes, limits, include_hidden)
     try:
         done = subprocess.run(
-            command, input=data, capture_output=True, timeout=timeout_s, env=_child_env()
+            command, input=data, capture_output=True, timeout=timeout_s, env=child_env()
         )
     except subprocess.TimeoutExpired as exc:  # run() has already killed and reaped the child
         raise ExtractionError(timeout_reason(timeout_s), code="timeout") from exc
     return outcome(done, cpu_s=cpu, memory_mb=memory_mb)
 
 
-def _child_env() -> dict[str, str]:
+@dataclass(frozen=True)
+class Part:
+    """What one of several children read (sandbox_parts.py): the page count, its pages."""
+
+    count: int
+    pages: dict[int, PageRead]
+
+
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
     # The child must import this package even where it is not installed (a source checkout).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
@@ -128,6 +156,17 @@ def outcome(
     done: subprocess.CompletedProcess[bytes], *, cpu_s: int, memory_mb: int
 ) -> ExtractedDocument:
     """The document a finished child sent, or the ExtractionError its end means."""
+    answer = child_answer(done, cpu_s=cpu_s, memory_mb=memory_mb)
+    if not isinstance(answer, ExtractedDocument):
+        raise crashed(done)
+    return answer
+
+
+def child_answer(
+    done: subprocess.CompletedProcess[bytes], *, cpu_s: int, memory_mb: int
+) -> ExtractedDocument | Part:
+    """What a finished child sent (a document, or a part), or the ExtractionError its end
+    means."""
     status = done.returncode
     if status < 0:
         raise _killed(-status, done.stderr, cpu_s=cpu_s, memory_mb=memory_mb)
@@ -135,22 +174,30 @@ def outcome(
         raise ExtractionError(too_complex_reason(memory_mb), code="too_complex")
     payload = _payload(done.stdout) if status == 0 else None
     if payload is None:
-        # Our code in the child always answers in JSON: anything else is a crash (a fatal
-        # error in the interpreter or a C extension). Details go to the log, never the user.
-        log.warning("pdf sandbox failed: status %s, stderr %r", status, done.stderr[-2000:])
-        raise ExtractionError(crashed_reason(), code="parser_crashed")
+        raise crashed(done)
     if isinstance(payload, ExtractionError):
         raise payload
     return payload
 
 
+def crashed(done: subprocess.CompletedProcess[bytes]) -> ExtractionError:
+    """Our code in the child always answers in its JSON: anything else is a crash (a fatal
+    error in the interpreter or a C extension). Details go to the log, never the user."""
+    log.warning("pdf sandbox failed: status %s, stderr %r", done.returncode, done.stderr[-2000:])
+    return ExtractionError(crashed_reason(), code="parser_crashed")
+
+
 def _killed(number: int, stderr: bytes, *, cpu_s: int, memory_mb: int) -> ExtractionError:
     """A child ended by a signal. SIGXCPU is its CPU limit; SIGKILL that the parent did not
     send (a timeout is raised before this) is the kernel's OOM killer, or the CPU hard limit
-    one second after an ignored SIGXCPU; any other signal is a crash of the reader."""
+    one second after an ignored SIGXCPU; SIGABRT with a MemoryError is the interpreter giving
+    up at the memory limit ("Cannot recover from MemoryErrors while normalizing exceptions":
+    where the allocation fails decides it, so the same file can end either way); any other
+    signal is a crash of the reader."""
     if number == signal.SIGXCPU:
         return ExtractionError(timeout_reason(cpu_s), code="timeout")
-    if number == signal.SIGKILL:
+    out_of_memory = number == signal.SIGABRT and b"MemoryError" in stderr
+    if number == signal.SIGKILL or out_of_memory:
         return ExtractionError(too_complex_reason(memory_mb), code="too_complex")
     name = _signal_name(number)
     log.warning("pdf sandbox killed by %s, stderr %r", name, stderr[-2000:])
@@ -164,9 +211,9 @@ def _signal_name(number: int) -> str:
         return str(number)  # a real-time or unnamed signal
 
 
-def _payload(stdout: bytes) -> ExtractedDocument | ExtractionError | None:
+def _payload(stdout: bytes) -> ExtractedDocument | Part | ExtractionError | None:
     """What the child's JSON says, or None when it is not the child's JSON: the protocol is
-    {"document": {...}} or {"error": {"code": str, "reason": str}}, nothing else."""
+    {"document": {...}}, {"part": {...}} or {"error": {"code": str, "reason": str}}."""
     try:
         data = json.loads(stdout)
         if not isinstance(data, dict):
@@ -177,9 +224,46 @@ def _payload(stdout: bytes) -> ExtractedDocument | ExtractionError | None:
                 return ExtractionError(reason, code=code)
         elif set(data) == {"document"}:
             return document_from_json(data["document"])
+        elif set(data) == {"part"}:
+            return _part_from_json(data["part"])
     except (ValueError, TypeError, KeyError):
         pass  # broken or half-written output; ValueError covers JSON and UTF-8 errors
     return None
+
+
+def _part_to_json(count: int, numbers: range, pages: list[PageRead]) -> dict[str, Any]:
+    return {
+        "count": count,
+        "pages": [[n, _page_to_json(page)] for n, page in zip(numbers, pages, strict=True)],
+    }
+
+
+def _page_to_json(page: PageRead) -> dict[str, Any]:
+    if isinstance(page, PageFailure):
+        return {"failed": page.detail}
+    hidden = [[piece.reason, piece.passages, piece.text] for piece in page.hidden]
+    return {"text": page.text, "hidden": hidden}
+
+
+def _part_from_json(data: dict[str, Any]) -> Part:
+    """Strict: any other shape raises, and the child counts as crashed."""
+    pages: dict[int, PageRead] = {}
+    for number, page in data["pages"]:
+        if set(page) == {"failed"}:
+            pages[_exact(number, int)] = PageFailure(_exact(page["failed"], str))
+        else:
+            hidden = tuple(
+                HiddenText(_exact(r, str), _exact(n, int), _exact(t, str))
+                for r, n, t in page["hidden"]
+            )
+            pages[_exact(number, int)] = PageText(_exact(page["text"], str), hidden)
+    return Part(_exact(data["count"], int), pages)
+
+
+def _exact(value: Any, kind: type[T]) -> T:
+    if type(value) is not kind:
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
 
 
 def document_to_json(document: ExtractedDocument) -> dict[str, Any]:
@@ -221,21 +305,22 @@ def _private_stdout() -> IO[str]:
     return out
 
 
-def _child(argv: list[str] | None = None) -> int:
+def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="docanalysis.sandbox")
     parser.add_argument("--cpu-s", type=int, required=True)
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--max-pages", type=int, required=True)
     parser.add_argument("--include-hidden", action="store_true")
+    parser.add_argument("--part", type=int, default=0)  # pages part, part + parts, ...
+    parser.add_argument("--parts", type=int, default=1)  # 1: the whole document
     args = parser.parse_args(argv)
     _limit_self(args.cpu_s, args.memory_mb)
     # pypdf logs a warning per oddity; a hostile file can produce millions of them.
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     out = _private_stdout()
+    payload: dict[str, Any]
     try:
-        data = sys.stdin.buffer.read()
-        document = extract_pdf(data, max_pages=args.max_pages, include_hidden=args.include_hidden)
-        payload: dict[str, Any] = {"document": document_to_json(document)}
+        payload = _read(sys.stdin.buffer.read(), args)
     except ExtractionError as exc:
         payload = {"error": {"code": exc.code, "reason": exc.reason}}
     except MemoryError:
@@ -252,5 +337,20 @@ def _child(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _read(data: bytes, args: argparse.Namespace) -> dict[str, Any]:
+    """The child's answer: the document, or (one of several children) its part of the pages."""
+    if args.parts <= 1:
+        document = extract_pdf(data, max_pages=args.max_pages, include_hidden=args.include_hidden)
+        return {"document": document_to_json(document)}
+    reader, count = open_pdf(data, max_pages=args.max_pages)
+    numbers = range(args.part, count, args.parts)
+    pages = read_pages(reader, numbers, include_hidden=args.include_hidden)
+    return {"part": _part_to_json(count, numbers, pages)}
+
+
 if __name__ == "__main__":
-    sys.exit(_child())
+    if sys.argv[1:2] == ["--zygote"]:  # sandbox_parts.py: forks the children of a document
+        from docanalysis.sandbox_parts import serve
+
+        sys.exit(serve(int(sys.argv[2])))
+    sys.exit(child_main())

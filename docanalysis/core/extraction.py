@@ -10,7 +10,8 @@ import hashlib
 import io
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 import pypdf
@@ -19,6 +20,7 @@ from pypdf.errors import PdfStreamError
 
 from docanalysis.core.errors import ExtractionError
 from docanalysis.core.hidden_text import HiddenText, PageText, read_page
+from docanalysis.core.parse_once import shared_fonts
 from docanalysis.core.types import ExtractedDocument, Page
 
 T = TypeVar("T")
@@ -68,6 +70,23 @@ def extract_pdf(
     Text a reader cannot see (white, invisible, microscopic, off the page: a way to talk to the
     model behind the reader's back) is left out unless `include_hidden`; either way each page
     that has some gets a warning that quotes it."""
+    reader, count = open_pdf(data, max_pages=max_pages)
+    pages = read_pages(reader, range(count), include_hidden=include_hidden)
+    return document_from_pages(hashlib.sha256(data).hexdigest(), pages, included=include_hidden)
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """A page pypdf could not read: the phrase a user reads if no page could be read."""
+
+    detail: str
+
+
+PageRead = PageText | PageFailure
+
+
+def open_pdf(data: bytes, *, max_pages: int) -> tuple[pypdf.PdfReader, int]:
+    """The reader and the page count, or the ExtractionError that stops before any page."""
     if not data.strip():
         raise ExtractionError(REASON_EMPTY, code="empty")
     if PDF_MAGIC not in data[:MAGIC_WINDOW]:
@@ -78,10 +97,22 @@ def extract_pdf(
         raise ExtractionError(REASON_NO_PAGES, code="empty")
     if count > max_pages:
         raise ExtractionError(too_many_pages_reason(count, max_pages), code="too_many_pages")
-    pages = _read_pages(reader, count, include_hidden)
-    warnings = _check_pages(pages) + _hidden_warnings(pages, included=include_hidden)
-    texts = [page.text if page is not None else "" for page in pages]
-    return assemble(hashlib.sha256(data).hexdigest(), texts, warnings)
+    return reader, count
+
+
+def document_from_pages(
+    sha256: str, pages: Sequence[PageRead], *, included: bool
+) -> ExtractedDocument:
+    """The document of every page read (in order, however they were shared out), or the
+    ExtractionError it means: no page read, a scan."""
+    if not pages:
+        raise ExtractionError(REASON_NO_PAGES, code="empty")
+    failures = [page for page in pages if isinstance(page, PageFailure)]
+    if len(failures) == len(pages):
+        raise ExtractionError(malformed_reason(failures[0].detail), code="malformed")
+    read = [page if isinstance(page, PageText) else None for page in pages]
+    warnings = _check_pages(read) + _hidden_warnings(read, included=included)
+    return assemble(sha256, [page.text if page is not None else "" for page in read], warnings)
 
 
 REASON_NOT_UTF8 = "this text file is not UTF-8 text; save it as UTF-8 and upload it again"
@@ -151,24 +182,23 @@ def _open(data: bytes) -> pypdf.PdfReader:
     return reader
 
 
-def _read_pages(reader: pypdf.PdfReader, count: int, include_hidden: bool) -> list[PageText | None]:
-    """Each page on its own (None: it failed): one broken page must not cost the other 99."""
-    pages: list[PageText | None] = []
-    failures: list[BaseException] = []
-    for index in range(count):
-        try:
-            pages.append(read_page(reader.pages[index], include_hidden=include_hidden))
-        except MemoryError:
-            raise  # the sandbox reports it as "too complex", not as one bad page
-        except (Exception, RecursionError) as exc:  # any pypdf failure, see _guard
-            _reraise_memory_error(exc)
-            failures.append(exc)
-            pages.append(None)
-    if len(failures) == count:
-        raise ExtractionError(malformed_reason(_detail(failures[0])), code="malformed") from (
-            failures[0]
-        )
-    return pages
+def read_pages(
+    reader: pypdf.PdfReader, numbers: Iterable[int], *, include_hidden: bool
+) -> list[PageRead]:
+    """The pages at these indices, each on its own: one broken page must not cost the other 99.
+    A font is built once for all of them (parse_once.py)."""
+    with shared_fonts():
+        return [_read_page(reader, index, include_hidden) for index in numbers]
+
+
+def _read_page(reader: pypdf.PdfReader, index: int, include_hidden: bool) -> PageRead:
+    try:
+        return read_page(reader.pages[index], include_hidden=include_hidden)
+    except MemoryError:
+        raise  # the sandbox reports it as "too complex", not as one bad page
+    except (Exception, RecursionError) as exc:  # any pypdf failure, see _guard
+        _reraise_memory_error(exc)
+        return PageFailure(_detail(exc))
 
 
 def _hidden_warnings(pages: Sequence[PageText | None], *, included: bool) -> list[str]:

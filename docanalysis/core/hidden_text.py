@@ -30,6 +30,7 @@ from typing import Any
 from pypdf import PageObject
 from pypdf.generic import ArrayObject
 
+from docanalysis.core.parse_once import parsed_contents
 from docanalysis.core.pdf_scan import TEXT_OPERATORS, Scan
 
 
@@ -54,13 +55,21 @@ class PageText:
 def read_page(page: PageObject, *, include_hidden: bool = False) -> PageText:
     """The page's text as `page.extract_text()` gives it, less the text a reader cannot see
     (kept when `include_hidden`); unchanged, byte for byte, where nothing is hidden."""
+    # Every pass below reads the same content stream: parse it once (parse_once.py).
+    with parsed_contents(page):
+        read = _read(page, include_hidden)
+    # visitors make pypdf parse more (forms); where that failed, read it as before, untouched
+    return read if read is not None else PageText(page.extract_text())
+
+
+def _read(page: PageObject, include_hidden: bool) -> PageText | None:
     scan = Scan(page)
     try:
         text = _extract(page, scan.before, scan.after)
     except MemoryError:
         raise
-    except Exception:  # visitors make pypdf parse more; read it as before
-        return PageText(page.extract_text())
+    except Exception:
+        return None
     groups = [(reason, ops) for reason, ops in scan.hidden().items()]
     hidden = [_hidden_text(page, reason, ops) for reason, ops in groups]
     found = [(piece, ops) for piece, (_, ops) in zip(hidden, groups, strict=True) if piece.text]

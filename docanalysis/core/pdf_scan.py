@@ -5,7 +5,7 @@ verdicts become the page's text.)"""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,8 +51,11 @@ EM_PER_BYTE = 0.5
 OCR_IMAGE_COVER = 0.5
 # Paints (filled paths, images) remembered per page, to find what lies under white text.
 MAX_PAINTS = 20_000
+# Path pieces kept before they are placed: bounds memory on a path that never ends.
+MAX_PIECES = 1024
 
 BLACK: Colour = (0.0, 0.0, 0.0)
+Piece = tuple[Matrix, Matrix, list[tuple[float, float]]]  # part of a path: cm, base, points
 TEXT_OPERATORS = frozenset({b"Tj", b"TJ", b"'", b'"'})
 _PATH_FILLS = frozenset({b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"})
 _PATH_ENDS = _PATH_FILLS | {b"S", b"s", b"n"}
@@ -101,7 +104,11 @@ class Scan:
         self.reasons: dict[str, list[int]] = {}
         self.visible_bytes = 0
         self.invisible_bytes = 0
-        self.path: Rect | None = None
+        # The current path: its pieces (cm, base, points) are placed only if it is filled
+        # (most paths are clips or strokes: one contract draws 16,000 per page), or once
+        # MAX_PIECES wait, into `path_area`, in drawing order either way.
+        self.path: list[Piece] = []
+        self.path_area: Rect | None = None
         self.paints: list[tuple[Rect, bool]] = []  # (area, is white), in drawing order
         self.white: list[tuple[int, tuple[float, float], int]] = []  # (op, centre, paints)
         self.image_cover = 0.0
@@ -303,14 +310,17 @@ class Scan:
         values = [float(v) for v in operands]
         self._extend(cm, list(zip(values[::2], values[1::2], strict=False)))
 
-    def _extend(self, cm: Matrix, points: Iterable[tuple[float, float]]) -> None:
-        rect = bounds(transform(multiply(cm, self.frames[-1].base), points))
-        self.path = rect if self.path is None else union(self.path, rect)
+    def _extend(self, cm: Matrix, points: list[tuple[float, float]]) -> None:
+        self.path.append((list(cm), self.frames[-1].base, points))
+        if len(self.path) >= MAX_PIECES:
+            self.path_area, self.path = _area(self.path, self.path_area), []
 
     def _end_path(self, operator: bytes) -> None:
-        if operator in _PATH_FILLS and self.path is not None:
-            self._paint(self.path, white=_is_white(self.state.fill))
-        self.path = None
+        if operator in _PATH_FILLS:
+            area = _area(self.path, self.path_area)
+            if area is not None:
+                self._paint(area, white=_is_white(self.state.fill))
+        self.path, self.path_area = [], None
 
     def _paint(self, rect: Rect | None, *, white: bool) -> None:
         if rect is not None and len(self.paints) < MAX_PAINTS:
@@ -335,6 +345,20 @@ class Scan:
 
 
 # helpers --------------------------------------------------------------------------------
+
+
+def _area(pieces: list[Piece], area: Rect | None) -> Rect | None:
+    """`area` grown by the bounds of each piece in page space, in order; a piece that cannot
+    be placed (no points, a broken matrix) adds nothing, as when each was placed as it came."""
+    for cm, base, points in pieces:
+        try:
+            rect = bounds(transform(multiply(cm, base), points))
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+        area = rect if area is None else union(area, rect)
+    return area
 
 
 def _dict(value: Any) -> DictionaryObject:
