@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, select, text
 
@@ -161,16 +160,6 @@ def test_verify_hands_a_year_the_database_pads_to_the_generic_walk(engine: Engin
     with reading(engine) as conn:
         stats = verify_chain_stats(conn)
     assert (stats.check.ok, stats.check.count, stats.check.last_hash) == (True, 3, prev)
-
-
-def test_an_append_without_pipeline_mode_takes_two_round_trips_alike(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
-    events = [_append(engine, n) for n in range(1, 4)]
-    with reading(engine) as conn:
-        assert read_events(conn) == events
-        assert verify_chain(conn).ok
 
 
 def test_verify_opens_its_own_transaction_on_an_autocommit_connection(engine: Engine) -> None:
