@@ -1,5 +1,9 @@
 FROM python:3.11-slim
 WORKDIR /app
+# OCR for scans (docs/uploads.md#scans): Tesseract (English, orientation) and Ghostscript.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd ghostscript \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md alembic.ini manage.py ./
 COPY docanalysis docanalysis
 COPY workers workers

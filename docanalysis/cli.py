@@ -13,6 +13,7 @@ from pathlib import Path
 
 from docanalysis.config import load_settings
 from docanalysis.core.errors import DocAnalysisError
+from docanalysis.core.types import Page
 from docanalysis.db.tenancy import EVERY, tenant_scope
 
 
@@ -23,12 +24,21 @@ def _read(path: str) -> bytes:
         raise DocAnalysisError(f"cannot read {path}: {err.strerror}", code="unreadable") from None
 
 
+def _page_json(page: Page) -> dict[str, object]:
+    """A page's offsets, and how its text was obtained: OCR (a scan), with its confidence."""
+    row: dict[str, object] = {"number": page.number, "start": page.start, "end": page.end}
+    row["ocr"] = page.ocr
+    if page.ocr:
+        row["ocr_confidence"] = page.ocr_confidence
+    return row
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from docanalysis.sandbox import extract_with_settings
 
     doc = extract_with_settings(load_settings(), _read(args.file))
     if args.format == "json":
-        pages = [{"number": p.number, "start": p.start, "end": p.end} for p in doc.pages]
+        pages = [_page_json(p) for p in doc.pages]
         payload = {"sha256": doc.sha256, "text": doc.text, "pages": pages}
         if doc.warnings:
             payload["warnings"] = list(doc.warnings)
@@ -72,7 +82,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--format", choices=("json", "text"), default="json")
     p.set_defaults(func=cmd_extract)
-    p = sub.add_parser("analyze", help="summary and cited clauses of a PDF or .txt, no server")
+    p = sub.add_parser(
+        "analyze", help="summary and cited clauses of a PDF, .docx or .txt, no server"
+    )
     p.add_argument("file")
     p.add_argument("--format", choices=("json", "markdown"), default="json")
     p.set_defaults(func=cmd_analyze)

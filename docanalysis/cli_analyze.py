@@ -100,7 +100,8 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
                 {
                     "text": line.text,
                     "provisions": [
-                        {"n": p.n, "page": p.page, "start": p.start, "end": p.end}
+                        {"n": p.n, "page": p.page, "location": p.location}
+                        | {"start": p.start, "end": p.end}
                         for p in line.provisions
                     ],
                 }
@@ -113,6 +114,7 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
                 "category": c.category,
                 "text": c.text,
                 "page": c.page,
+                "location": c.location,  # a Word file's "§ section, ¶ n"; "" for a page
                 "start": c.start,
                 "end": c.end,
                 "value": c.value,
@@ -130,6 +132,7 @@ def as_json(a: DocumentAnalysis) -> dict[str, Any]:
             {
                 "category": c.category,
                 "page": c.page,
+                "location": c.location,
                 "start": c.start,
                 "end": c.end,
                 "guard": _guard(c),
@@ -151,7 +154,7 @@ def _summary_markdown(summary: FindingView) -> str:
         return summary.text
     parts = []
     for line in summary.sentences:
-        cites = ", ".join(f"§{p.n} p. {p.page}" for p in line.provisions)
+        cites = ", ".join(p.location or f"§{p.n} p. {p.page}" for p in line.provisions)
         parts.append(f"{line.text} [{cites}]" if cites else line.text)
     return " ".join(parts)
 
@@ -161,7 +164,8 @@ def as_markdown(a: DocumentAnalysis) -> str:
     lines = [
         f"# {doc.name}",
         "",
-        f"{doc.pages} pages · sha256 `{doc.sha256[:16]}…` · model {a.model_id} "
+        f"{'' if doc.pages is None else f'{doc.pages} pages · '}"
+        f"sha256 `{doc.sha256[:16]}…` · model {a.model_id} "
         f"({a.model_revision}) · {doc.status.label}",
         "",
         "## Summary",
@@ -175,7 +179,7 @@ def as_markdown(a: DocumentAnalysis) -> str:
     if not a.clauses:
         lines += ["No clauses found.", ""]
     for c in a.clauses:
-        head = f"### {c.category_name} — p. {c.page}"
+        head = f"### {c.category_name} — {c.location or f'p. {c.page}'}"
         if not c.shown:
             lines += [head, "", "*Held for review by the safety screen.*", ""]
             continue

@@ -8,6 +8,7 @@ variable read here; tests/unit/test_config.py keeps the two in step.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,12 @@ class Settings:
     # Child processes that read one PDF's pages side by side, each under the limits above
     # (its own CPU seconds and memory); 1: one child reads every page.
     extract_processes: int
+    # Scans (docanalysis/sandbox_ocr.py): pages without a usable text layer are OCRed unless
+    # `ocr` is off; Tesseract languages joined by "+"; the OCR child's wall clock and CPU time
+    # grow by `ocr_page_s` per page it recognizes.
+    ocr: bool
+    ocr_languages: str
+    ocr_page_s: int
     audit_key: Path  # the Ed25519 key that signs audit checkpoints and exports (not in the DB)
     # How often the workers' scheduler signs a checkpoint and runs the retention purge: the
     # first bounds how many recent events a rewrite of the chain could change undetected.
@@ -158,7 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         guard_dtype=env.get("DOCANALYSIS_GUARD_DTYPE") or "auto",
         guard_policy=env.get("DOCANALYSIS_GUARD_POLICY") or "",
         guard_timeout_s=_int(env, "DOCANALYSIS_GUARD_TIMEOUT_S", 300),
-        guard_batch_size=max(1, _int(env, "DOCANALYSIS_GUARD_BATCH_SIZE", 8)),
+        guard_batch_size=max(1, _int(env, "DOCANALYSIS_GUARD_BATCH_SIZE", 4)),
         include_hidden_text=(env.get("DOCANALYSIS_INCLUDE_HIDDEN_TEXT") or "0") == "1",
         injection_detector=env.get("DOCANALYSIS_INJECTION_DETECTOR") or "rules",
         injection_threshold=_fraction(env, "DOCANALYSIS_INJECTION_THRESHOLD", 0.5),
@@ -171,6 +178,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         extract_memory_mb=_int(env, "DOCANALYSIS_EXTRACT_MEMORY_MB", 1024),
         extract_max_pages=_int(env, "DOCANALYSIS_EXTRACT_MAX_PAGES", 2000),
         extract_processes=max(1, _int(env, "DOCANALYSIS_EXTRACT_PROCESSES", _usable_cpus())),
+        ocr=(env.get("DOCANALYSIS_OCR") or "1") != "0",
+        ocr_languages=_languages(env.get("DOCANALYSIS_OCR_LANGUAGES") or "eng"),
+        ocr_page_s=max(1, _int(env, "DOCANALYSIS_OCR_PAGE_S", 60)),
         audit_key=Path(env.get("DOCANALYSIS_AUDIT_KEY") or data_dir / "audit_signing_key.pem"),
         checkpoint_interval_s=max(60, _int(env, "DOCANALYSIS_CHECKPOINT_INTERVAL_S", 3600)),
         retention_interval_s=max(60, _int(env, "DOCANALYSIS_RETENTION_INTERVAL_S", 3600)),
@@ -184,6 +194,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if h.strip()
         ),
     )
+
+
+def _languages(value: str) -> str:
+    """Tesseract language codes joined by "+" ("eng", "eng+fra"): checked here, since the value
+    becomes an argument of the OCR child."""
+    codes = [code.strip() for code in value.split("+") if code.strip()]
+    if not codes or not all(re.fullmatch(r"[A-Za-z_]{3,16}", code) for code in codes):
+        raise ValueError(f"DOCANALYSIS_OCR_LANGUAGES must be codes like eng+fra, not {value!r}")
+    return "+".join(codes)
 
 
 def _auto_flag(env: Mapping[str, str], name: str) -> bool | None:

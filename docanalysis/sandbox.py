@@ -20,13 +20,15 @@ crashed), an exit status, or output that is not our JSON (the reader crashed).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +36,7 @@ from docanalysis.core.errors import ExtractionError
 from docanalysis.core.extraction import (
     PageFailure,
     PageRead,
+    document_from_pages,
     extract_pdf,
     malformed_reason,
     open_pdf,
@@ -44,6 +47,7 @@ from docanalysis.core.types import ExtractedDocument, Page
 
 if TYPE_CHECKING:
     from docanalysis.config import Settings
+    from docanalysis.sandbox_ocr import OcrOptions
 
 # Exit status of a child that ran out of memory but could still say so.
 _EXIT_OUT_OF_MEMORY = 3
@@ -80,7 +84,13 @@ def too_large_reason(max_bytes: int) -> str:
 
 def extract_with_settings(settings: Settings, data: bytes) -> ExtractedDocument:
     """extract_in_sandbox under the configured limits and hidden-text choice: what the
-    workers, the CLI and the evaluation all read a PDF with."""
+    workers, the CLI and the evaluation all read a PDF with. Scans are OCRed unless
+    DOCANALYSIS_OCR=0 (sandbox_ocr.py)."""
+    from docanalysis.sandbox_ocr import OcrOptions
+
+    ocr = None
+    if settings.ocr:
+        ocr = OcrOptions(settings.ocr_languages, settings.ocr_page_s, settings.extract_processes)
     return extract_in_sandbox(
         data,
         timeout_s=settings.extract_timeout_s,
@@ -90,6 +100,7 @@ def extract_with_settings(settings: Settings, data: bytes) -> ExtractedDocument:
         max_bytes=settings.max_upload_bytes,
         include_hidden=settings.include_hidden_text,
         processes=settings.extract_processes,
+        ocr=ocr,
     )
 
 
@@ -103,13 +114,15 @@ def extract_in_sandbox(
     cpu_s: int | None = None,
     max_bytes: int | None = None,
     processes: int = 1,
+    ocr: OcrOptions | None = None,
 ) -> ExtractedDocument:
     """extract_pdf in a limited child. Raises ExtractionError with a user-facing reason and a
     stable code. `timeout_s` is wall-clock time, `cpu_s` the child's CPU time (default: the
     same), `memory_mb` its address space; `max_bytes` refuses a larger file without starting
     a child. Text a reader cannot see is left out unless `include_hidden` (see extract_pdf).
     With `processes` above 1, that many children share the pages out (sandbox_parts.py),
-    each under the same limits, all under the one wall clock."""
+    each under the same limits, all under the one wall clock. With `ocr`, the pages without
+    a usable text layer are then OCRed in one more child (sandbox_ocr.py)."""
     if max_bytes is not None and len(data) > max_bytes:
         raise ExtractionError(too_large_reason(max_bytes), code="too_large")
     cpu = cpu_s or timeout_s
@@ -123,26 +136,40 @@ def extract_in_sandbox(
     ]
     if include_hidden:
         command.append("--include-hidden")
+    from docanalysis.sandbox_ocr import Budget, finish
+
+    budget = Budget(timeout_s, cpu, memory_mb, max_pages)
     if processes > 1:
         from docanalysis.sandbox_parts import Limits, extract_in_parts
 
         limits = Limits(timeout_s=timeout_s, cpu_s=cpu, memory_mb=memory_mb)
-        return extract_in_parts(data, command[3:], processes, limits, include_hidden)
+        pages = extract_in_parts(data, command[3:], processes, limits)
+        return finish(data, pages, budget=budget, include_hidden=include_hidden, ocr=ocr)
+    if ocr is not None:
+        command.append("--ocr")  # a scan answers with its pages, to be OCRed (sandbox_ocr.py)
     try:
         done = subprocess.run(
             command, input=data, capture_output=True, timeout=timeout_s, env=child_env()
         )
     except subprocess.TimeoutExpired as exc:  # run() has already killed and reaped the child
         raise ExtractionError(timeout_reason(timeout_s), code="timeout") from exc
-    return outcome(done, cpu_s=cpu, memory_mb=memory_mb)
+    answer = child_answer(done, cpu_s=cpu, memory_mb=memory_mb)
+    if isinstance(answer, Part) and ocr is not None:
+        pages = [answer.pages[index] for index in range(answer.count)]
+        return finish(data, pages, budget=budget, include_hidden=include_hidden, ocr=ocr)
+    if not isinstance(answer, ExtractedDocument):
+        raise crashed(done)
+    return answer
 
 
 @dataclass(frozen=True)
 class Part:
-    """What one of several children read (sandbox_parts.py): the page count, its pages."""
+    """What one of several children read (sandbox_parts.py): the page count, its pages;
+    from the OCR child (sandbox_ocr.py), also each page's OCR confidence."""
 
     count: int
     pages: dict[int, PageRead]
+    confidences: dict[int, float | None] = field(default_factory=dict)
 
 
 def child_env() -> dict[str, str]:
@@ -231,7 +258,7 @@ def _payload(stdout: bytes) -> ExtractedDocument | Part | ExtractionError | None
     return None
 
 
-def _part_to_json(count: int, numbers: range, pages: list[PageRead]) -> dict[str, Any]:
+def part_to_json(count: int, numbers: Sequence[int], pages: list[PageRead]) -> dict[str, Any]:
     return {
         "count": count,
         "pages": [[n, _page_to_json(page)] for n, page in zip(numbers, pages, strict=True)],
@@ -257,7 +284,11 @@ def _part_from_json(data: dict[str, Any]) -> Part:
                 for r, n, t in page["hidden"]
             )
             pages[_exact(number, int)] = PageText(_exact(page["text"], str), hidden)
-    return Part(_exact(data["count"], int), pages)
+    confidences = {
+        _exact(number, int): None if score is None else float(_exact(score, float))
+        for number, score in data.get("confidences", [])
+    }
+    return Part(_exact(data["count"], int), pages, confidences)
 
 
 def _exact(value: Any, kind: type[T]) -> T:
@@ -313,6 +344,13 @@ def child_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--include-hidden", action="store_true")
     parser.add_argument("--part", type=int, default=0)  # pages part, part + parts, ...
     parser.add_argument("--parts", type=int, default=1)  # 1: the whole document
+    # OCR (sandbox_ocr.py): --ocr, a scan answers with its pages instead of a document;
+    # --ocr-pages, OCR these 0-based pages ("0,3") and answer with them.
+    parser.add_argument("--ocr", action="store_true")
+    parser.add_argument("--ocr-pages", default=None)
+    parser.add_argument("--ocr-languages", default="eng")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--ocr-output", default="")  # where the OCR child puts OCRmyPDF's PDF
     args = parser.parse_args(argv)
     _limit_self(args.cpu_s, args.memory_mb)
     # pypdf logs a warning per oddity; a hostile file can produce millions of them.
@@ -338,14 +376,26 @@ def child_main(argv: list[str] | None = None) -> int:
 
 
 def _read(data: bytes, args: argparse.Namespace) -> dict[str, Any]:
-    """The child's answer: the document, or (one of several children) its part of the pages."""
-    if args.parts <= 1:
+    """The child's answer: the document, or (one of several children, or a scan to OCR) its
+    part of the pages, or (the OCR child) the OCRed pages."""
+    if args.ocr_pages:
+        from docanalysis.sandbox_ocr import ocr_part
+
+        return {"part": ocr_part(data, args)}
+    if args.parts <= 1 and not args.ocr:
         document = extract_pdf(data, max_pages=args.max_pages, include_hidden=args.include_hidden)
         return {"document": document_to_json(document)}
     reader, count = open_pdf(data, max_pages=args.max_pages)
     numbers = range(args.part, count, args.parts)
     pages = read_pages(reader, numbers, include_hidden=args.include_hidden)
-    return {"part": _part_to_json(count, numbers, pages)}
+    if args.parts <= 1:
+        from docanalysis.sandbox_ocr import wants_ocr
+
+        if not wants_ocr(pages):  # born-digital: the document, as without --ocr
+            sha256 = hashlib.sha256(data).hexdigest()
+            document = document_from_pages(sha256, pages, included=args.include_hidden)
+            return {"document": document_to_json(document)}
+    return {"part": part_to_json(count, numbers, pages)}
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Child i of n reads pages i, i + n, i + 2n, ... (costly pages come in runs: shared this way,
 each child gets some of them) and answers with its part; the parent joins the parts into the
-document one child would give (document_from_pages), or stops them all at the first failure,
-named as a single child's would be (sandbox.child_answer).
+pages one child would read (sandbox_ocr.finish makes the document, OCRing scanned pages), or
+stops them all at the first failure, named as a single child's would be (sandbox.child_answer).
 
 A fresh interpreter costs about 0.4 s of CPU before it reads a byte (importing pypdf, most of
 it): more than reading a 10-page contract. So the children are forked, when needed, by a
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import json
 import os
 import select
@@ -35,8 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from docanalysis.core.errors import ExtractionError
-from docanalysis.core.extraction import document_from_pages
-from docanalysis.core.types import ExtractedDocument
+from docanalysis.core.extraction import PageRead
 from docanalysis.sandbox import (
     Part,
     child_answer,
@@ -60,9 +58,10 @@ class Limits:
 
 
 def extract_in_parts(
-    data: bytes, arguments: list[str], parts: int, limits: Limits, include_hidden: bool
-) -> ExtractedDocument:
-    """`parts` children, each given the child's `arguments` and its part: the document."""
+    data: bytes, arguments: list[str], parts: int, limits: Limits
+) -> list[PageRead]:
+    """`parts` children, each given the child's `arguments` and its part: every page read, in
+    order, for sandbox_ocr.finish to join into the document (OCRing the scanned ones)."""
     argvs = [[*arguments, f"--part={i}", f"--parts={parts}"] for i in range(parts)]
     read = _run_parts(argvs, data, limits)
     count = read[0].count
@@ -70,8 +69,7 @@ def extract_in_parts(
     if any(part.count != count for part in read) or sorted(pages) != list(range(count)):
         log.warning("pdf sandbox parts disagree: %r", [(p.count, len(p.pages)) for p in read])
         raise ExtractionError(crashed_reason(), code="parser_crashed")
-    sha256 = hashlib.sha256(data).hexdigest()
-    return document_from_pages(sha256, [pages[i] for i in range(count)], included=include_hidden)
+    return [pages[i] for i in range(count)]
 
 
 class _Child(Protocol):

@@ -17,9 +17,17 @@ from docanalysis.services.views import (
     RunStatus,
 )
 
+LOCATION_HELP = (
+    'How to cite it in a Word file: "§ 3. Termination, ¶ 2" (section heading, paragraph in '
+    'it; `page` is then the paragraph\'s number in the document). "" for a PDF or text page.'
+)
+
 
 class UploadRequest(serializers.Serializer[Any]):
-    file = serializers.FileField(help_text="The PDF (checked by its content, not its name).")
+    file = serializers.FileField(
+        help_text="The PDF (checked by its content, not its name), Word file (.docx), UTF-8 "
+        "text file (.txt), or a .zip of them (one document per file; see docs/uploads.md)."
+    )
     matter = text(
         200,
         required=True,
@@ -44,7 +52,8 @@ class UrlUploadRequest(serializers.Serializer[Any]):
     url = text(
         2000,
         required=True,
-        help_text="An http(s) URL of the PDF: the server fetches it (no redirects, no "
+        help_text="An http(s) URL of the PDF (or .docx, .txt, .zip): the server fetches it "
+        "(no redirects, no "
         "user:password@, no private addresses; the upload limit applies).",
     )
     matter = text(
@@ -78,7 +87,15 @@ class DocumentSerializer(serializers.Serializer[ApiDocument]):
     name = serializers.CharField(source="view.name")
     sha256 = serializers.CharField(source="view.sha256")
     size_bytes = serializers.IntegerField(source="view.size_bytes")
-    pages = serializers.IntegerField(source="view.pages", allow_null=True)
+    pages = serializers.IntegerField(
+        source="view.pages", allow_null=True, help_text="null for a Word file (no pages)."
+    )
+    media_type = serializers.CharField(source="view.media_type")
+    source_path = serializers.CharField(
+        source="view.source_path",
+        allow_null=True,
+        help_text="Where the file was in the .zip it came in; null for a file sent alone.",
+    )
     uploaded_at = serializers.DateTimeField(source="view.uploaded_at")
     external_system = serializers.CharField(allow_null=True)
     external_id = serializers.CharField(allow_null=True)
@@ -100,6 +117,26 @@ class AcceptedSerializer(serializers.Serializer[Any]):
     status_url = serializers.CharField()
 
 
+class BulkDocumentSerializer(AcceptedSerializer):
+    name = serializers.CharField(help_text="The file's name.")
+    path = serializers.CharField(help_text="Where the file was in the archive.")
+    matter_id = serializers.IntegerField(help_text="Where it went (metadata.csv may say).")
+
+
+class AcceptedOrBulkSerializer(serializers.Serializer[Any]):
+    """One document's acceptance; for a .zip, `documents` instead, one per file."""
+
+    id = serializers.IntegerField(required=False, help_text="The document's id.")
+    run_id = serializers.IntegerField(required=False)
+    created = serializers.BooleanField(
+        required=False, help_text="False: an earlier request's document."
+    )
+    status_url = serializers.CharField(required=False)
+    documents = BulkDocumentSerializer(
+        many=True, required=False, help_text="A .zip's documents, one per file."
+    )
+
+
 class GuardSerializer(serializers.Serializer[FindingView]):
     status = serializers.CharField(help_text="released, flagged, held or pending")
     verdict = serializers.CharField()
@@ -114,6 +151,7 @@ class CitedProvisionSerializer(serializers.Serializer[Any]):
     page = serializers.IntegerField()
     start = serializers.IntegerField()
     end = serializers.IntegerField()
+    location = serializers.CharField(help_text=LOCATION_HELP)
 
 
 class SentenceSerializer(serializers.Serializer[Any]):
@@ -150,6 +188,7 @@ class FindingSerializer(serializers.Serializer[FindingView]):
     text = serializers.CharField()
     value = serializers.CharField()
     page = serializers.IntegerField(allow_null=True)
+    location = serializers.CharField(help_text=LOCATION_HELP)
     start = serializers.IntegerField(allow_null=True)
     end = serializers.IntegerField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
@@ -176,6 +215,10 @@ class PageTextSerializer(serializers.Serializer[PageText]):
     start = serializers.IntegerField()
     end = serializers.IntegerField()
     text = serializers.CharField()
+    ocr = serializers.BooleanField(help_text="Read by OCR: the page is a scan (docs/uploads.md).")
+    ocr_confidence = serializers.FloatField(
+        allow_null=True, help_text="Tesseract's mean word confidence, 0 to 1; null unless OCR."
+    )
 
 
 class TextSerializer(serializers.Serializer[Any]):

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from docanalysis.api import params
 from docanalysis.api import serializers as s
 from docanalysis.api.errors import envelope
-from docanalysis.services import api_documents, api_queries, fetch, retention
+from docanalysis.services import api_documents, api_queries, bulk, fetch, retention
 from docanalysis.services.apikeys import ApiPrincipal
 from docanalysis.services.errors import Rejected
 from docanalysis.services.submit import unlock, validate_upload
@@ -84,10 +84,16 @@ class DocumentsView(APIView):
             )
         ],
         responses={
-            202: s.AcceptedSerializer,
+            202: OpenApiResponse(
+                s.AcceptedOrBulkSerializer,
+                description="The document, accepted; for a .zip, every document it holds "
+                "(all or none: a refused archive is a 400 bad_archive naming each file).",
+            ),
             409: OpenApiResponse(s.ErrorSerializer, description="Idempotency-Key reused."),
             413: OpenApiResponse(s.ErrorSerializer, description="Larger than the limit."),
-            415: OpenApiResponse(s.ErrorSerializer, description="Not a PDF."),
+            415: OpenApiResponse(
+                s.ErrorSerializer, description="Not a PDF, a Word file (.docx) or a .txt."
+            ),
             422: OpenApiResponse(
                 s.ErrorSerializer,
                 description="A password-protected PDF: password_required (send `password`) "
@@ -107,10 +113,11 @@ class DocumentsView(APIView):
         analysis starts. Idempotent (see Idempotency-Key and the external_system /
         external_id / external_version triple)."""
         _refuse_oversized(request)
-        if request.content_type.split(";")[0].strip() == "application/json":
-            fields, (filename, data) = self._fetched(request)
-        else:
-            fields, (filename, data) = self._uploaded(request)
+        by_url = request.content_type.split(";")[0].strip() == "application/json"
+        fields, (filename, data) = self._fetched(request) if by_url else self._uploaded(request)
+        if bulk.is_archive(filename):
+            return _archive(request, fields["matter"], filename, data)
+        if not by_url:
             try:
                 data = _unlocked(filename, data, fields.get("password") or None)
             except Rejected as e:
@@ -183,6 +190,30 @@ class DocumentsView(APIView):
         )
         body = {"results": s.DocumentSerializer(page, many=True).data, "next_cursor": following}
         return Response(body)
+
+
+def _archive(request: Request, matter: str, filename: str, data: bytes) -> Response:
+    """A .zip: every document it holds, into `matter` or the matters its metadata.csv names
+    (within the key's scope), or none of them. Idempotency-Key does not apply to archives."""
+    principal, actor = principal_of(request), actor_of(request)
+
+    def open_matter(conn: Any, ref: int | str) -> Any:
+        return api_documents.matter_in_scope(conn, principal, actor, str(ref))
+
+    done = bulk.submit_archive(runtime(), actor, matter, filename, data, open_matter)
+    documents = [
+        {
+            "id": d.submitted.document_id,
+            "run_id": d.submitted.run_id,
+            "created": True,
+            "status_url": reverse("api-run", args=[d.submitted.run_id]),
+            "name": d.name,
+            "path": d.path,
+            "matter_id": d.matter_id,
+        }
+        for d in done
+    ]
+    return Response({"documents": documents}, status=status.HTTP_202_ACCEPTED)
 
 
 def _unlocked(filename: str, data: bytes, password: str | None) -> bytes:

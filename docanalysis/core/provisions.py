@@ -60,6 +60,8 @@ def split_provisions(doc: ExtractedDocument, *, max_chars: int = 2000) -> tuple[
     text[start:end] starts and ends with a non-space character; `page` holds the first one.
     """
     text = doc.text
+    if doc.by_paragraph:
+        return _paragraph_provisions(doc, max_chars)
     blocks = _blocks(text)
     blocks = _merge(text, blocks, _is_page_noise, forward=False)
     blocks = _merge_continuations(text, blocks)
@@ -71,6 +73,21 @@ def split_provisions(doc: ExtractedDocument, *, max_chars: int = 2000) -> tuple[
     return tuple(
         Provision(number=n, start=s, end=e, page=page_of(s))
         for n, (s, e) in enumerate(spans, start=1)
+    )
+
+
+def _paragraph_provisions(doc: ExtractedDocument, max_chars: int) -> tuple[Provision, ...]:
+    """A Word file's provisions: its paragraphs as the author made them (no guessing where a
+    clause starts), a long one cut like any other block; each keeps its paragraph's "page"."""
+    spans = [
+        (piece, page.number)
+        for page in doc.pages
+        for piece in _split_long(doc.text, _trim(doc.text, page.start, page.end), max_chars)
+        if piece[0] < piece[1]
+    ]
+    return tuple(
+        Provision(number=n, start=s, end=e, page=page)
+        for n, ((s, e), page) in enumerate(spans, start=1)
     )
 
 

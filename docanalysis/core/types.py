@@ -8,11 +8,19 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class Page:
-    """A page as a half-open range [start, end) of the document's text; numbers start at 1."""
+    """A page as a half-open range [start, end) of the document's text; numbers start at 1.
+
+    A Word file has no pages: each of its paragraphs is a "page" whose `label` is how a lawyer
+    cites it ("§ 3. Termination, ¶ 2"); "" for a real page, cited by its number."""
 
     number: int
     start: int
     end: int
+    label: str = ""
+    # Read by OCR (a scan: core/ocr_pages.py), with tesseract's mean word confidence (0..1;
+    # None: OCR found no word). False for a page read from its text layer.
+    ocr: bool = False
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,10 @@ class ExtractedDocument:
     text: str
     pages: tuple[Page, ...]
     warnings: tuple[str, ...] = ()
+    # A scan's OCR output (core/ocr_pages.py): every page, the OCRed ones straightened, with
+    # their text layer where the words are drawn. The viewer shows it, so that highlights land
+    # on the words; the file as uploaded stays the record. None when no page was OCRed.
+    ocr_pdf: bytes | None = field(default=None, compare=False, repr=False)
 
     def page_at(self, offset: int) -> int:
         """The number of the page that holds the character at `offset`."""
@@ -28,6 +40,11 @@ class ExtractedDocument:
             if page.start <= offset < page.end:
                 return page.number
         return self.pages[-1].number if self.pages else 1
+
+    @property
+    def by_paragraph(self) -> bool:
+        """Whether the pages are a Word file's paragraphs (cited by section and paragraph)."""
+        return bool(self.pages) and all(page.label for page in self.pages)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ documents = Table(
     Column("external_system", String(100), nullable=True),
     Column("external_id", String(500), nullable=True),
     Column("external_version", String(100), nullable=True),
+    # Where the file was in the archive it came in ("Data room/Leases/lease-1.pdf"), for a
+    # document of a bulk upload (services/bulk.py); NULL for a file uploaded alone.
+    Column("source_path", String(1000), nullable=True),
     _created_at(),
     Index(
         "uq_documents_external",

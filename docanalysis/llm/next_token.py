@@ -62,7 +62,7 @@ def _after_prefix(model: Any, prefix: Prefix, suffixes: list[list[int]]) -> Any:
             input_ids=input_ids.to(device),
             use_cache=True,
             logits_to_keep=torch.tensor(ends, device=device),
-            **{_cache_arg(model): cache},
+            **{cache_arg(model): cache},
         )
     column = torch.tensor([ends.index(len(ids) - 1) for ids in suffixes], device=out.logits.device)
     return out.logits[torch.arange(len(suffixes), device=out.logits.device), column]
@@ -94,7 +94,7 @@ def _left_padded(model: Any, batch: list[list[int]]) -> Any:
 _CACHE_ARG: dict[type, str] = {}  # per model class: this runs for every batch and token
 
 
-def _cache_arg(model: Any) -> str:
+def cache_arg(model: Any) -> str:
     """transformers renamed `past_key_values` to `cache` (5.2x; the old name goes in 5.40)."""
     kind = type(model)
     if kind not in _CACHE_ARG:

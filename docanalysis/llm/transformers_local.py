@@ -8,7 +8,6 @@ xgrammar are imported inside the functions that need them, so importing this mod
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 from docanalysis import config
 from docanalysis.core.types import Completion, Message, ModelIdentity, Usage
 from docanalysis.llm.bundled import bundled_identity, load_bundled, load_bundled_tokenizer
+from docanalysis.llm.next_token import cache_arg
 
 
 @dataclass
@@ -164,15 +164,8 @@ def prefilled(model: Any, input_ids: Any) -> Any:
     cache = DynamicCache(config=model.config)
     for start in range(0, count - 1, PREFILL_CHUNK):
         chunk = input_ids[:, start : min(start + PREFILL_CHUNK, count - 1)]
-        model(input_ids=chunk, use_cache=True, logits_to_keep=1, **{cache_argument(model): cache})
+        model(input_ids=chunk, use_cache=True, logits_to_keep=1, **{cache_arg(model): cache})
     return cache
-
-
-def cache_argument(model: Any) -> str:
-    """The name transformers takes a cache by: `cache` in newer releases, which deprecate
-    `past_key_values`, the name in those before."""
-    parameters = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in parameters else "past_key_values"
 
 
 def chat_dicts(messages: Sequence[Message]) -> list[dict[str, str]]:
@@ -261,7 +254,7 @@ class LocalModel:
         tokenizer = loaded.tokenizer
         input_ids = torch.tensor([ids])
         with torch.inference_mode():
-            prefix = {cache_argument(loaded.model): prefilled(loaded.model, input_ids)}
+            prefix = {cache_arg(loaded.model): prefilled(loaded.model, input_ids)}
             output = loaded.model.generate(
                 input_ids=input_ids,
                 **prefix,

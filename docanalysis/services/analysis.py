@@ -10,6 +10,7 @@ from typing import Any
 from docanalysis.core.errors import ModelOutputError
 from docanalysis.core.fusion import Scored, fuse
 from docanalysis.core.grounding import merge_and_ground
+from docanalysis.core.ocr_pages import discount_for_ocr
 from docanalysis.core.parsing import parse_summary_output, parse_window_output
 from docanalysis.core.prompts import (
     messages_sha256,
@@ -208,6 +209,8 @@ def _conclude(
         clauses = fuse(
             proposed, _scored(rt, doc.text), doc.text, provisions, rt.settings.model_weight
         )
+        # A clause read by OCR is only as sure as the OCR (core/ocr_pages.py).
+        clauses = discount_for_ocr(clauses, doc.pages)
         with transaction(rt.engine) as conn:
             if not still(conn, run_id, "analyzing"):
                 return False

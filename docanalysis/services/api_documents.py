@@ -204,6 +204,14 @@ def _remember(
         conn.execute(insert(idempotency_keys).values(**values))
 
 
+def matter_in_scope(
+    conn: Connection, principal: ApiPrincipal, actor: Actor, ref: str
+) -> repo.Record:
+    """The matter a client may add documents to, by id or reference (see _matter): for a
+    bulk upload's archive and the matters its metadata.csv names."""
+    return _matter(conn, principal, actor, ref)
+
+
 def _matter(conn: Connection, principal: ApiPrincipal, actor: Actor, ref: str) -> repo.Record:
     """The matter named by id or by the client's reference; a tenant-wide key may name a new
     reference, which creates the matter."""

@@ -131,8 +131,27 @@ def page_count(rt: Runtime, user_id: int | None, document_id: int) -> int:
 
 
 def forget_pages(rt: Runtime, sha256: str) -> None:
-    """Remove the cached images of a file: call it where the file itself is removed."""
+    """Remove the cached images of a file, and its OCR output (a copy of its content): call
+    it where the file itself is removed."""
     shutil.rmtree(_cache_dir(rt, sha256), ignore_errors=True)
+    ocr_pdf_path(rt, sha256).unlink(missing_ok=True)
+
+
+def ocr_pdf_path(rt: Runtime, sha256: str) -> Path:
+    """Where a scan's OCR output is kept, by the sha256 of the file as uploaded: the PDF the
+    viewer shows for it (core/types.ExtractedDocument.ocr_pdf)."""
+    return rt.settings.data_dir / "ocr" / sha256[:2] / f"{sha256}.pdf"
+
+
+def store_ocr_pdf(rt: Runtime, sha256: str, data: bytes) -> None:
+    """Keep a scan's OCR output for the viewer: its pages are straightened and carry their
+    text where the words are drawn, so page images and highlights agree with the text."""
+    path = ocr_pdf_path(rt, sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
 
 
 def quantize_scale(scale: float) -> float:
@@ -182,6 +201,11 @@ def _cached(rt: Runtime, sha256: str, path: Path, request: dict[str, Any]) -> by
     if not blob.exists():
         forget_pages(rt, sha256)
         raise NotFound("no such document")
+    # A scan is shown as OCR made it (straightened, its text where the words are); "ocr-"
+    # keeps those results apart from any made from the upload before its OCR was stored.
+    ocr = ocr_pdf_path(rt, sha256)
+    if ocr.exists():
+        blob, path = ocr, path.with_name(f"ocr-{path.name}")
     try:
         return path.read_bytes()
     except FileNotFoundError:

@@ -130,18 +130,34 @@ def load_document(conn: Any, document_id: int) -> ExtractedDocument:
     stored = repo.document_text(conn, document_id)
     if doc is None or stored is None:
         raise LookupError(f"document {document_id} has no extracted text")
-    pages = tuple(Page(p["number"], p["start"], p["end"]) for p in stored.pages)
+    pages = tuple(
+        Page(
+            p["number"],
+            p["start"],
+            p["end"],
+            label=p.get("label", ""),
+            ocr=bool(p.get("ocr", False)),
+            ocr_confidence=p.get("ocr_confidence"),
+        )
+        for p in stored.pages
+    )
     return ExtractedDocument(doc.sha256, stored.text, pages, tuple(stored.warnings))
 
 
 def read_document(settings: Settings, data: bytes, media_type: str) -> ExtractedDocument:
     """The document's text and pages. PDFs are read in a sandboxed child process (time,
-    memory and page limits): a hostile file can exhaust a reader, never the worker."""
+    memory and page limits): a hostile file can exhaust a reader, never the worker. A Word
+    file's archive is checked for size and expansion before python-docx reads it in-process
+    (see core/docx_text.py); its "pages" are its paragraphs."""
+    from docanalysis.core.archive import limits_for_upload
+    from docanalysis.core.docx_text import DOCX, read_docx
     from docanalysis.core.extraction import extract_text
     from docanalysis.sandbox import extract_with_settings
 
     if media_type == "text/plain":
         return extract_text(data)
+    if media_type == DOCX:
+        return read_docx(data, limits_for_upload(settings.max_upload_bytes))
     return extract_with_settings(settings, data)
 
 
@@ -161,12 +177,18 @@ def extract(rt: Runtime, run_id: int) -> bool:
     except ExtractionError as err:
         fail(rt, run_id, err.reason, err.code)
         return False
-    pages = [{"number": p.number, "start": p.start, "end": p.end} for p in extracted.pages]
+    if extracted.ocr_pdf is not None:  # a scan: the viewer shows OCR's straightened pages
+        from docanalysis.services.pages import store_ocr_pdf
+
+        store_ocr_pdf(rt, doc.sha256, extracted.ocr_pdf)
+    pages = [stored_page(p) for p in extracted.pages]
     with transaction(rt.engine) as conn:
         if not still(conn, run_id, "extracting"):
             return False
         repo.save_document_text(conn, int(doc.id), extracted.text, pages, list(extracted.warnings))
-        repo.update_document(conn, int(doc.id), pages=len(pages), chars=len(extracted.text))
+        # A Word file has paragraphs, not pages: its page count stays unknown.
+        count = None if extracted.by_paragraph else len(pages)
+        repo.update_document(conn, int(doc.id), pages=count, chars=len(extracted.text))
         repo.update_run(conn, run_id, state="windowing", warnings=list(extracted.warnings))
         repo.merge_usage(conn, run_id, seconds={"extracting": round(time.monotonic() - started, 3)})
         run_event(
@@ -179,6 +201,17 @@ def extract(rt: Runtime, run_id: int) -> bool:
             warnings=[without_quotes(w) for w in extracted.warnings],
         )
     return True
+
+
+def stored_page(page: Page) -> dict[str, Any]:
+    """A page as document_texts.pages keeps it; a Word paragraph with its citation label."""
+    row: dict[str, Any] = {"number": page.number, "start": page.start, "end": page.end}
+    if page.label:
+        row["label"] = page.label
+    if page.ocr:  # a scanned page: read by OCR, with Tesseract's mean word confidence
+        row["ocr"] = True
+        row["ocr_confidence"] = page.ocr_confidence
+    return row
 
 
 def window_tokens(rt: Runtime) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from docanalysis.core.docx_text import DOCX
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import reading
 from docanalysis.db.repositories import Record
@@ -31,7 +32,7 @@ from docanalysis.services.views import (
 
 STATE_LABELS = {
     "queued": "Waiting to start",
-    "extracting": "Reading the PDF",
+    "extracting": "Reading the document",  # a PDF, a Word file or a text file
     "windowing": "Preparing the text",
     "analyzing": "Analyzing",
     "guarding": "Screening the results",
@@ -129,6 +130,8 @@ def view_of(doc: Record, run: Record | None) -> DocumentView:
         chars=doc.chars,
         uploaded_at=doc.created_at,
         status=run_status(run),
+        media_type=doc.media_type,
+        source_path=doc.source_path,
     )
 
 
@@ -217,6 +220,7 @@ def analysis_of(
     assert run is not None
     query = with_latest_review(repo.findings_query(int(run.id)))
     rows = [_reviewed_view(r, names) for r in conn.execute(query)]
+    rows = located(rows, paragraph_labels(conn, doc))
     summaries = [f for f in rows if f.kind == "summary"]
     return DocumentAnalysis(
         document=view,
@@ -229,6 +233,38 @@ def analysis_of(
         usage=dict(run.usage or {}),
         grounding=dict(run.grounding or {}),
     )
+
+
+def paragraph_labels(conn: Connection, doc: Record) -> dict[int, str]:
+    """A Word file's citation label by paragraph ("page") number; {} for other documents,
+    whose pages are cited by number (their text is not read for this)."""
+    if doc.media_type != DOCX:
+        return {}
+    stored = repo.document_text(conn, int(doc.id))
+    pages = stored.pages if stored is not None else []
+    return {int(p["number"]): str(p.get("label", "")) for p in pages}
+
+
+def located(rows: list[FindingView], labels: dict[int, str]) -> list[FindingView]:
+    """The findings with their Word citations ("§ 3. Termination, ¶ 2"), where there are."""
+    if not labels:
+        return rows
+    return [
+        replace(
+            f,
+            location=labels.get(f.page, "") if f.page is not None else "",
+            sentences=tuple(
+                replace(
+                    s,
+                    provisions=tuple(
+                        replace(p, location=labels.get(p.page, "")) for p in s.provisions
+                    ),
+                )
+                for s in f.sentences
+            ),
+        )
+        for f in rows
+    ]
 
 
 def provision(rt: Runtime, user_id: int | None, document_id: int, number: int) -> ProvisionView:
@@ -254,6 +290,7 @@ def provision(rt: Runtime, user_id: int | None, document_id: int, number: int) -
         p.start,
         p.end,
         extracted.text[p.start : p.end],
+        location=next((pg.label for pg in extracted.pages if pg.number == p.page), ""),
     )
 
 
@@ -286,7 +323,7 @@ def text_pages(
     count = len(extracted.pages)
     last = count if last is None else last
     pages = [
-        PageText(p.number, p.start, p.end, extracted.text[p.start : p.end])
+        PageText(p.number, p.start, p.end, extracted.text[p.start : p.end], p.ocr, p.ocr_confidence)
         for p in extracted.pages
         if first <= p.number <= last
     ]

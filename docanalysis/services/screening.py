@@ -53,12 +53,9 @@ def screen(rt: Runtime, run_id: int, progress: Progress = no_progress) -> bool:
     for start in range(0, len(pending), rt.settings.guard_batch_size):
         progress("guarding", judged, len(rows))
         batch = pending[start : start + rt.settings.guard_batch_size]
-        for finding, verdict in zip(batch, judge.batch(batch), strict=True):
-            if not _judge(rt, run, finding, verdict):
-                return False  # the run ended meanwhile (its document was deleted)
         judged += len(batch)
-        with transaction(rt.engine) as conn:
-            repo.update_run(conn, run_id, stage_done=judged)
+        if not _judge(rt, run, list(zip(batch, judge.batch(batch), strict=True)), judged):
+            return False  # the run ended meanwhile (its document was deleted)
     progress("guarding", len(rows), len(rows))
     with transaction(rt.engine) as conn:
         repo.merge_usage(conn, run_id, seconds={"guarding": round(time.monotonic() - started, 3)})
@@ -128,32 +125,38 @@ def _policy_identity(rt: Runtime) -> tuple[str, str]:
 STATUS_FOR_OUTCOME = {"release": "released", "flag": "flagged", "block": "held"}
 
 
-def _judge(rt: Runtime, run: Any, finding: Any, verdict: GuardVerdict) -> bool:
-    """Store the verdict and its audit event (the same fields) in one transaction; False if
-    the run is no longer being screened."""
-    fields = {
-        "verdict": verdict.verdict,
-        "categories": list(verdict.categories),
-        "model": verdict.model,
-        "policy_version": verdict.policy_version,
-        "policy_sha256": verdict.policy_sha256,
-        "outcome": verdict.outcome,
-        "score": verdict.score,
-        "reason": verdict.reason,
-    }
+def _judge(
+    rt: Runtime, run: Any, judged: list[tuple[Any, GuardVerdict]], done: int
+) -> bool:
+    """Store a batch's verdicts, each with its audit event (the same fields), and the run's
+    progress in one transaction (one commit a batch, all or none of it); False if the run is
+    no longer being screened."""
     with transaction(rt.engine) as conn:
         if not still(conn, int(run.id), "guarding"):
             return False
-        repo.record_verdict(conn, int(finding.id), STATUS_FOR_OUTCOME[verdict.outcome], **fields)
-        run_event(
-            conn,
-            run,
-            "guard.verdict",
-            finding=int(finding.ordinal),
-            kind=finding.kind,
-            output_sha256=sha256_text(finding.text + "\n" + finding.value),
-            **fields,
-        )
+        for finding, verdict in judged:
+            fields = {
+                "verdict": verdict.verdict,
+                "categories": list(verdict.categories),
+                "model": verdict.model,
+                "policy_version": verdict.policy_version,
+                "policy_sha256": verdict.policy_sha256,
+                "outcome": verdict.outcome,
+                "score": verdict.score,
+                "reason": verdict.reason,
+            }
+            status = STATUS_FOR_OUTCOME[verdict.outcome]
+            repo.record_verdict(conn, int(finding.id), status, **fields)
+            run_event(
+                conn,
+                run,
+                "guard.verdict",
+                finding=int(finding.ordinal),
+                kind=finding.kind,
+                output_sha256=sha256_text(finding.text + "\n" + finding.value),
+                **fields,
+            )
+        repo.update_run(conn, int(run.id), stage_done=done)
     return True
 
 

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from docanalysis.core.archive import ArchiveError, ArchiveLimits, is_zip, limits_for_upload
 from docanalysis.core.decrypt import DecryptionError, decrypt_pdf, needs_password
+from docanalysis.core.docx_text import DOCX, REASON_MACROS, check_docx
 from docanalysis.db import repositories as repo
 from docanalysis.db.engine import transaction
 from docanalysis.services.audit import record
@@ -36,12 +38,18 @@ MAX_NAME_CHARS = 500  # documents.original_name
 
 PDF = "application/pdf"
 TEXT = "text/plain"
+# The names a ZIP-based upload may carry, and what each becomes (docs/uploads.md).
+WORD_SUFFIXES = (".docx",)
+MACRO_SUFFIXES = (".docm", ".dotm")
+ARCHIVE_SUFFIXES = (".zip",)
+NOT_WORD = "{name} is not a Word document: it is damaged; save it again from Word as .docx"
 
 
 def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     """The cleaned file name and its media type, or Rejected with a sentence the user can act
     on. PDFs are recognised by their header (see `pdf_header_offset`), not the extension; a
-    plain-text file by its .txt name and UTF-8 content."""
+    plain-text file by its .txt name and UTF-8 content; a Word file by its ZIP content with a
+    Word main part and its .docx name (see `word_type`)."""
     name = clean_name(filename)
     if not data:
         raise Rejected(f"{name} is empty", code="empty")
@@ -50,6 +58,8 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
         raise Rejected(f"{name} is larger than the {limit_mb} MB limit", code="too_large")
     if pdf_header_offset(data) is not None:
         return name, PDF
+    if is_zip(data) and not name.lower().endswith(".pdf"):  # a .pdf is judged as a PDF
+        return name, word_type(name, data, limits_for_upload(max_bytes))
     if name.lower().endswith(".txt"):
         try:
             data.decode("utf-8-sig")
@@ -62,7 +72,39 @@ def validate_upload(filename: str, data: bytes, max_bytes: int) -> tuple[str, st
             "as a PDF from the program that made it",
             code="unsupported_media_type",
         )
-    raise Rejected(f"{name} is not a PDF", code="unsupported_media_type")
+    if name.lower().endswith(".pdf"):  # what the user meant it to be: say what it is not
+        raise Rejected(f"{name} is not a PDF", code="unsupported_media_type")
+    raise Rejected(
+        f"{name} is not a PDF, a Word document (.docx) or a UTF-8 text file (.txt)",
+        code="unsupported_media_type",
+    )
+
+
+def word_type(name: str, data: bytes, limits: ArchiveLimits | None = None) -> str:
+    """DOCX for a safe Word file named .docx; Rejected for any other ZIP, with what to do: a
+    macro-enabled file, an archive (the browser and the API take it as a bulk upload before
+    this; the CLI analyzes one document), anything else."""
+    lower = name.lower()
+    if lower.endswith(MACRO_SUFFIXES):
+        raise Rejected(f"{name}: {REASON_MACROS}", code="macros")
+    if lower.endswith(ARCHIVE_SUFFIXES):
+        raise Rejected(
+            f"{name} is an archive: upload it in the browser or through the API, which import "
+            "each of its documents",
+            code="archive",
+        )
+    if not lower.endswith(WORD_SUFFIXES):
+        raise Rejected(
+            f"{name} is not a PDF, a Word document (.docx) or a UTF-8 text file (.txt)",
+            code="unsupported_media_type",
+        )
+    try:
+        check_docx(data, name, limits or ArchiveLimits())
+    except ArchiveError as e:
+        if e.code == "corrupt":
+            raise Rejected(NOT_WORD.format(name=name), code="unsupported_media_type") from None
+        raise Rejected(e.reason, code=e.code) from None
+    return DOCX
 
 
 def pdf_header_offset(data: bytes) -> int | None:
@@ -181,7 +223,8 @@ def create_document(
 ) -> Submitted:
     """Store the file, the document, its run and the audit event in the caller's transaction
     (the caller enqueues the run after the commit). `external`: a REST client's
-    external_system, external_id, external_version."""
+    external_system, external_id, external_version; a bulk upload's source_path (the file's
+    place in its archive) and the external ids of its metadata.csv."""
     # Stored under the file's lock, before the commit (a committed row always has its bytes):
     # a delete of the last other document with this file cannot remove it in between.
     repo.lock_blob(conn, upload.sha256)

@@ -36,7 +36,7 @@ class MatterView:
 class RunStatus:
     run_id: int
     state: str  # queued, extracting, windowing, analyzing, guarding, done, failed, held
-    label: str  # what a lawyer reads: "Reading the PDF", "Analyzing part 2 of 5", "Done", ...
+    label: str  # what a lawyer reads: "Reading the document", "Analyzing part 2 of 5", "Done", ...
     reason: str  # why failed or held, "" otherwise
     stage_done: int
     stage_total: int
@@ -55,6 +55,8 @@ class DocumentView:
     chars: int | None
     uploaded_at: datetime
     status: RunStatus
+    media_type: str = "application/pdf"
+    source_path: str | None = None  # its place in the archive of a bulk upload
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class CitedProvision:
     page: int
     start: int
     end: int
+    location: str = ""  # a Word file's "§ section, ¶ n" (its page is the paragraph); "" for a page
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,9 @@ class FindingView:
     guard_categories: tuple[str, ...]
     guard_model: str
     sentences: tuple[SummaryLine, ...] = ()  # a summary's sentences (empty while held)
+    # How a lawyer cites where it is: a Word file's "§ 3. Termination, ¶ 2" (its `page` is the
+    # paragraph's number); "" for a PDF or text page, cited by `page`.
+    location: str = ""
     windows: tuple[int, ...] = ()  # a clause: the windows that proposed it
     support: int | None = None  # a clause: windows that proposed its value
     confidence: float | None = None  # a clause: see core/fusion.py
@@ -172,6 +178,7 @@ class ProvisionView:
     start: int
     end: int
     text: str
+    location: str = ""  # a Word file's "§ section, ¶ n"; "" for a page
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,8 @@ class PageText:
     start: int
     end: int
     text: str
+    ocr: bool = False  # read by OCR (a scan), with Tesseract's mean word confidence (0..1)
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True)

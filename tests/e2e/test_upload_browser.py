@@ -100,7 +100,9 @@ def test_several_files_each_with_progress_and_outcome_then_the_table_without_rel
     )
     refused = upload_row(page, "memo.docx")
     expect(refused).to_have_attribute("data-state", "refused", timeout=5_000)
-    expect(refused.locator(".upload-message")).to_have_text("memo.docx is not a PDF")
+    expect(refused.locator(".upload-message")).to_have_text(
+        "memo.docx is not a Word document: it is damaged; save it again from Word as .docx"
+    )
     for name in ("manufacturing.pdf", "joint filing.pdf"):
         expect_uploaded(upload_row(page, name), name)
     assert page.locator("#upload-list progress").count() == 3  # one per file

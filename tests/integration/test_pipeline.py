@@ -39,7 +39,12 @@ class RecordingQueue(InProcessQueue):
 
 
 def runtime(
-    db_url: str, tmp_path: Path, guard: FixedGuard, context: int = 4096, scorer: str = "off"
+    db_url: str,
+    tmp_path: Path,
+    guard: FixedGuard,
+    context: int = 4096,
+    scorer: str = "off",
+    ocr: str = "1",
 ) -> Runtime:
     # The scorer is off unless a test is about it: the fake model's clauses stay exact.
     settings = load_settings(
@@ -48,6 +53,7 @@ def runtime(
             "DOCANALYSIS_DATA_DIR": str(tmp_path),
             "DOCANALYSIS_OUTPUT_TOKENS": "64",
             "DOCANALYSIS_SCORER": scorer,
+            "DOCANALYSIS_OCR": ocr,
         }
     )
     rt = build_runtime(settings, queue=RecordingQueue())
@@ -175,10 +181,10 @@ def test_a_guard_that_is_down_holds_everything(db_url: str, tmp_path: Path) -> N
     assert run_to_end(rt, run_id) == "held"
 
 
-def test_a_scan_fails_with_a_reason_and_the_audit_chain_verifies(
+def test_a_scan_with_ocr_off_fails_with_a_reason_and_the_audit_chain_verifies(
     db_url: str, tmp_path: Path
 ) -> None:
-    rt = runtime(db_url, tmp_path, FixedGuard("safe"))
+    rt = runtime(db_url, tmp_path, FixedGuard("safe"), ocr="0")
     document_id, run_id = submit(rt, PDFS / "scanned" / "c02-22_public_domain_scan.pdf")
     assert run_to_end(rt, run_id) == "failed"
     status = document_status(rt, ALICE.user_id, document_id)

@@ -100,7 +100,7 @@ def test_the_same_content_again_is_a_duplicate_with_a_link(web: Runtime) -> None
             b"PK\x03\x04 not a pdf",
             415,
             "unsupported_media_type",
-            "memo.docx is not a PDF",
+            "memo.docx is not a Word document: it is damaged; save it again from Word as .docx",
         ),
         (
             "notes.txt",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from docanalysis.cli_analyze import as_json, as_markdown
@@ -81,6 +82,7 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
             "category": "governing_law",
             "text": "This Agreement is governed by\nthe laws of Delaware.",
             "page": 11,
+            "location": "",
             "start": 100,
             "end": 151,
             "value": "Delaware, USA",
@@ -104,6 +106,7 @@ def test_json_lists_released_clauses_and_only_locates_held_ones() -> None:
         {
             "category": "parties",
             "page": 1,
+            "location": "",
             "start": 0,
             "end": 40,
             "guard": {
@@ -134,3 +137,19 @@ def test_markdown_quotes_the_source_and_marks_what_is_held() -> None:
     assert "Value: **Delaware, USA**" in text
     assert "### Parties — p. 1\n\n*Held for review by the safety screen.*" in text
     assert text.endswith("Warning: page 4 could not be read and was skipped\n")
+
+
+def test_a_word_file_is_cited_by_section_and_paragraph_and_has_no_page_count() -> None:
+    word = dataclasses.replace(
+        ANALYSIS,
+        document=dataclasses.replace(DOC, name="msa.docx", pages=None),
+        clauses=tuple(
+            dataclasses.replace(c, location="§ 3. Governing Law, ¶ 1") for c in ANALYSIS.clauses
+        ),
+    )
+
+    text = as_markdown(word)
+
+    assert text.startswith("# msa.docx\n\nsha256 `abababababababab…` · model m (r1)")
+    assert "### Governing Law — § 3. Governing Law, ¶ 1\n\n> This Agreement" in text
+    assert as_json(word)["clauses"][0]["location"] == "§ 3. Governing Law, ¶ 1"

@@ -1,6 +1,7 @@
-"""Uploading PDFs into a matter: the form (several files; the page comes back) and the
+"""Uploading documents into a matter: the form (several files; the page comes back) and the
 browser's one-file-per-request uploads (upload.js; JSON comes back, so each file has its own
-progress and its own outcome)."""
+progress and its own outcome). A .zip is a bulk upload: all its documents, or none
+(services/bulk.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from docanalysis.services import submit
+from docanalysis.services import bulk, submit
 from docanalysis.services.errors import NotFound, Rejected
 from docanalysis.services.views import Submitted
 from docanalysis.web import upload_limits
@@ -57,6 +58,8 @@ def _upload_one(request: HttpRequest, matter_id: int) -> JsonResponse:
     if len(files) != 1:
         return _refusal("one_file", "Send exactly one file per request.", 400)
     name = files[0].name or "document.pdf"
+    if bulk.is_archive(name):
+        return _upload_archive(request, matter_id, name, files[0])
     try:
         done = _submit(request, matter_id, name, files[0])
     except submit.AlreadyInMatter as e:
@@ -76,6 +79,45 @@ def _upload_one(request: HttpRequest, matter_id: int) -> JsonResponse:
     return JsonResponse({"document_id": done.document_id, "name": name, "url": url}, status=201)
 
 
+def _upload_archive(
+    request: HttpRequest, matter_id: int, name: str, f: UploadedFile
+) -> JsonResponse:
+    """A bulk upload as one request: every document it holds (201), or the reasons for none."""
+    try:
+        done = _submit_archive(request, matter_id, name, f)
+    except NotFound:
+        return _refusal("not_found", "No such matter.", 404)
+    except Rejected as e:
+        return _refusal(e.code, e.reason, JSON_STATUS.get(e.code, 400))
+    documents = [
+        {
+            "document_id": d.submitted.document_id,
+            "name": d.name,
+            "path": d.path,
+            "url": reverse("document", args=[d.submitted.document_id]),
+        }
+        for d in done
+    ]
+    body = {
+        "documents": documents,
+        "message": _archive_message(name, len(done)),
+        "url": reverse("matter", args=[matter_id]),
+    }
+    return JsonResponse(body, status=201)
+
+
+def _archive_message(name: str, count: int) -> str:
+    return (
+        f"{name}: {count} document{'s' if count != 1 else ''} uploaded; the analysis has started."
+    )
+
+
+def _submit_archive(
+    request: HttpRequest, matter_id: int, name: str, f: UploadedFile
+) -> list[bulk.SubmittedMember]:
+    return bulk.submit_archive(runtime(), actor_for(request), matter_id, name, _read(f))
+
+
 def _refusal(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": code, "message": message}, status=status)
 
@@ -84,13 +126,13 @@ def _upload_form(request: HttpRequest, matter_id: int) -> HttpResponse:
     """The form without JavaScript: every file of the post, each refusal listed on the page."""
     files = request.FILES.getlist("files")
     if not files:
-        return render_matter(request, matter_id, ("Choose one or more PDF files to upload.",), 400)
+        return render_matter(request, matter_id, ("Choose one or more files to upload.",), 400)
     errors: list[str] = []
     duplicates: list[tuple[str, int]] = []
     for f in files:
         name = f.name or "document.pdf"
         try:
-            _submit(request, matter_id, name, f)
+            success = _submit_one_of_form(request, matter_id, name, f)
         except submit.AlreadyInMatter as e:
             duplicates.append((name, e.document_id))
         except Rejected as e:
@@ -98,11 +140,19 @@ def _upload_form(request: HttpRequest, matter_id: int) -> HttpResponse:
         except NotFound:
             raise Http404("No such matter.") from None
         else:
-            messages.success(request, f"{name} uploaded; the analysis has started.")
+            messages.success(request, success)
     if errors or duplicates:
         # Rendered, not redirected: the refusals and the links to the documents already here.
         return render_matter(request, matter_id, tuple(errors), 400 if errors else 200, duplicates)
     return redirect("matter", matter_id=matter_id)
+
+
+def _submit_one_of_form(request: HttpRequest, matter_id: int, name: str, f: UploadedFile) -> str:
+    """Submit a file of the form (an archive: all its documents); what to tell the user."""
+    if bulk.is_archive(name):
+        return _archive_message(name, len(_submit_archive(request, matter_id, name, f)))
+    _submit(request, matter_id, name, f)
+    return f"{name} uploaded; the analysis has started."
 
 
 def _submit(request: HttpRequest, matter_id: int, name: str, f: UploadedFile) -> Submitted:

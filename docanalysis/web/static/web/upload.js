@@ -159,6 +159,11 @@
       return refuse(item, name + " was not uploaded (" + why + "): reload the page and try again");
     }
     progress(item, 1);
+    if (status === 201 && answer.documents) {
+      // A .zip: all its documents were accepted; the list below shows them.
+      up.accepted += answer.documents.length;
+      return conclude(item, "done", answer.message + " ", answer.url, "Show the matter");
+    }
     if (status === 201) {
       up.accepted += 1;
       return conclude(item, "done", "Uploaded: analysis started. ", answer.url, "Open " + name);
