@@ -25,7 +25,6 @@ The application's requests carry an API key (checked, rate-limited, scoped, as i
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from django_bench import configure, mount  # noqa: E402
 from read_fixture import fill  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 from table import Row, format_table, write_rows  # noqa: E402
@@ -49,22 +49,6 @@ GOAL_MS = 50.0
 # scratch database numbers from 1.
 REDIS_URL = "redis://127.0.0.1:6379/14"
 MATTERS = 20
-
-
-def setup(data_dir: Path, database_url: str, redis_url: str) -> None:
-    os.environ.update(
-        DOCANALYSIS_DATA_DIR=str(data_dir),
-        DATABASE_URL=database_url,
-        DOCANALYSIS_API_RATE="1000000/min",
-        DJANGO_SETTINGS_MODULE="docanalysis.settings",
-    )
-    if redis_url:  # the production profile's broker: the rate limit then counts in Redis
-        os.environ["CELERY_BROKER_URL"] = redis_url
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.ROOT_URLCONF = __name__  # the app's URLs plus the reference's
 
 
 def bare_view() -> Any:
@@ -93,16 +77,6 @@ def bare_view() -> Any:
 
 
 urlpatterns: list[Any] = []
-
-
-def route() -> None:
-    from django.contrib.auth.decorators import login_not_required
-    from django.urls import include, path
-
-    urlpatterns[:] = [
-        path("bench/documents/<int:document_id>", login_not_required(bare_view())),
-        path("", include("docanalysis.web.urls")),
-    ]
 
 
 def prepare(url: str, documents: int) -> tuple[str, list[int]]:
@@ -240,8 +214,8 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures' rows to this file (bench/table.py)")
     args = parser.parse_args()
     with scratch_database(args.admin_url, "reads") as url, tempfile.TemporaryDirectory() as tmp:
-        setup(Path(tmp), url, args.redis_url)
-        route()
+        configure(Path(tmp), url, __name__, redis_url=args.redis_url)
+        mount(urlpatterns, "bench/documents/<int:document_id>", bare_view())
         started = time.perf_counter()
         key, ids = prepare(url, args.documents)
         seconds = time.perf_counter() - started

@@ -18,7 +18,6 @@ postgresql://postgres@127.0.0.1:5432 (--admin-url), migrated, dropped at the end
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from django_bench import configure, mount  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 from table import Row, format_table, write_rows  # noqa: E402
 from wsgi_server import serving  # noqa: E402
@@ -42,23 +42,6 @@ def one_megabyte_pdf() -> bytes:
     """A real contract PDF, padded after its end to 1 MiB (readers ignore what follows)."""
     source = sorted(PDF.glob("*.pdf"))[0].read_bytes()
     return source + b"\n%" + b"0" * max(0, 1024 * 1024 - len(source) - 2)
-
-
-def setup(data_dir: Path, database_url: str) -> None:
-    os.environ.update(
-        DOCANALYSIS_DATA_DIR=str(data_dir),
-        DATABASE_URL=database_url,
-        DOCANALYSIS_API_RATE="1000000/min",
-        DJANGO_SETTINGS_MODULE="docanalysis.settings",
-    )
-    import django
-    from django.conf import settings
-
-    from docanalysis.db.migrate import upgrade_database
-
-    upgrade_database(database_url)
-    django.setup()
-    settings.ROOT_URLCONF = __name__  # the app's URLs plus the baseline's
 
 
 def bare_view() -> Any:
@@ -82,16 +65,6 @@ def bare_view() -> Any:
 
 
 urlpatterns: list[Any] = []
-
-
-def route() -> None:
-    from django.contrib.auth.decorators import login_not_required
-    from django.urls import include, path
-
-    urlpatterns[:] = [
-        path("bench/bare", login_not_required(bare_view())),
-        path("", include("docanalysis.web.urls")),
-    ]
 
 
 def measure(url: str, headers: dict[str, str], pdf: bytes, requests: int, threads: int) -> float:
@@ -118,8 +91,9 @@ def measure(url: str, headers: dict[str, str], pdf: bytes, requests: int, thread
 def run(database_url: str, requests: int, threads: int) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         data_dir = Path(folder)
-        setup(data_dir, database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}")
-        route()
+        url = database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}"
+        configure(data_dir, url, __name__, migrate=True)
+        mount(urlpatterns, "bench/bare", bare_view())
         from django.core.wsgi import get_wsgi_application
 
         from docanalysis.services import apikeys

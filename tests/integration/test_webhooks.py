@@ -192,6 +192,7 @@ def test_failed_and_held_runs_and_deleted_documents_are_announced(
 ) -> None:
     key = apikeys.create_key(rt, ADMIN, "acme").secret
     _register(key, receiver.url("/hook"))
+    rt.settings = dataclasses.replace(rt.settings, ocr=False)  # so a scan fails: no text
     scan = _analyzed(rt, key, PDFS / "scanned" / "c02-22_public_domain_scan.pdf")
     rt.guard = FixedGuard("unsafe")
     held = _analyzed(rt, key, ONE_PAGE_CONTRACT, **TRIPLE)
