@@ -126,14 +126,7 @@ def extract_in_sandbox(
     if max_bytes is not None and len(data) > max_bytes:
         raise ExtractionError(too_large_reason(max_bytes), code="too_large")
     cpu = cpu_s or timeout_s
-    command = [
-        sys.executable,
-        "-m",
-        "docanalysis.sandbox",
-        f"--cpu-s={cpu}",
-        f"--memory-mb={memory_mb}",
-        f"--max-pages={max_pages}",
-    ]
+    command = child_command(cpu_s=cpu, memory_mb=memory_mb, max_pages=max_pages)
     if include_hidden:
         command.append("--include-hidden")
     from docanalysis.sandbox_ocr import Budget, finish
@@ -170,6 +163,18 @@ class Part:
     count: int
     pages: dict[int, PageRead]
     confidences: dict[int, float | None] = field(default_factory=dict)
+
+
+def child_command(*, cpu_s: int, memory_mb: int, max_pages: int) -> list[str]:
+    """The command line of a sandboxed child with these limits (child_main reads it)."""
+    return [
+        sys.executable,
+        "-m",
+        "docanalysis.sandbox",
+        f"--cpu-s={cpu_s}",
+        f"--memory-mb={memory_mb}",
+        f"--max-pages={max_pages}",
+    ]
 
 
 def child_env() -> dict[str, str]:

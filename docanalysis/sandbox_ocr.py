@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import re
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -128,17 +127,19 @@ def _ocr_child(
 def _run_ocr_child(
     data: bytes, indices: list[int], budget: Budget, ocr: OcrOptions, output: Path
 ) -> tuple[dict[int, PageRead], dict[int, float | None]]:
-    from docanalysis.sandbox import Part, child_answer, child_env, crashed, timeout_reason
+    from docanalysis.sandbox import (
+        Part,
+        child_answer,
+        child_command,
+        child_env,
+        crashed,
+        timeout_reason,
+    )
 
     extra = ocr.page_s * len(indices)
     timeout_s, cpu_s = budget.timeout_s + extra, budget.cpu_s + extra
     command = [
-        sys.executable,
-        "-m",
-        "docanalysis.sandbox",
-        f"--cpu-s={cpu_s}",
-        f"--memory-mb={budget.memory_mb}",
-        f"--max-pages={budget.max_pages}",
+        *child_command(cpu_s=cpu_s, memory_mb=budget.memory_mb, max_pages=budget.max_pages),
         f"--ocr-pages={','.join(map(str, indices))}",
         f"--ocr-languages={ocr.languages}",
         f"--jobs={ocr.jobs}",

@@ -44,6 +44,7 @@ from docanalysis.core.audit_chain import (
 from docanalysis.core.audit_wire import (
     walk_wire_rows,
 )
+from docanalysis.db.audit_range import WIRE_SELECT
 from docanalysis.db.prefetch import prefetched
 from docanalysis.db.tables import audit_events
 
@@ -74,12 +75,7 @@ FROM (SELECT seq, hash FROM (SELECT 0::bigint AS seq, '{GENESIS_HASH}'::text AS 
   ORDER BY seq DESC LIMIT 1) AS last
 WHERE last.hash ~ '^[0-9a-f]{{64}}$'
 RETURNING seq, prev_hash, hash"""
-# A wire row (core.audit_wire.WIRE_COLUMNS): the time already in its canonical text.
-_WIRE_SELECT = """SELECT seq,
-  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-  actor_id::text, actor, tenant_id::text, matter_id::text, action, subject, details::text,
-  outcome, request_id, client_address, prev_hash, hash
-FROM audit_events WHERE seq >= %s ORDER BY seq"""
+_WIRE_SELECT = WIRE_SELECT + " WHERE seq >= %s ORDER BY seq"
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,14 @@ from docanalysis.core.audit_wire import walk_wire_rows
 from docanalysis.db.prefetch import prefetched
 
 _BATCH = 2000
-_RANGE_SELECT = """SELECT seq,
+# Wire rows (core.audit_wire.WIRE_COLUMNS): the time already in its canonical text. Here, not
+# in db.audit (which uses it too), so that a verifying process need not import SQLAlchemy.
+WIRE_SELECT = """SELECT seq,
   to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
   actor_id::text, actor, tenant_id::text, matter_id::text, action, subject, details::text,
   outcome, request_id, client_address, prev_hash, hash
-FROM audit_events WHERE seq BETWEEN %s AND %s ORDER BY seq"""
+FROM audit_events"""
+_RANGE_SELECT = WIRE_SELECT + " WHERE seq BETWEEN %s AND %s ORDER BY seq"
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def main() -> int:
     return 0
 
 
-__all__ = ["RangeCheck", "check_range", "stored_hash"]
+__all__ = ["WIRE_SELECT", "RangeCheck", "check_range", "stored_hash"]
 
 if __name__ == "__main__":
     sys.exit(main())
